@@ -1,0 +1,10 @@
+"""Support package for the course *Machine Learning on Galaxy Spectra*.
+
+One module per idea:
+
+- :mod:`course_utils.checks`    self-check helpers used by exercise cells
+- :mod:`course_utils.notebooks` build student notebooks from ``solutions/``
+- :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,185 @@
+"""Self-checks for exercise cells.
+
+An exercise cell in a notebook ends with a self-check such as::
+
+    checks.check(gini, 0.48, name="gini", hint="1 minus the sum of squared class fractions")
+
+which prints one of three verdicts and never raises in a student notebook:
+
+- ``correct``
+- ``not yet: <hint>``          the answer is there but wrong
+- ``not answered yet``         the answer is still the placeholder (``None``) or the
+  function still raises ``NotImplementedError``
+
+In the instructor copy (``solutions/``) the setup cell sets ``checks.strict = True``
+inside a ``### BEGIN HIDDEN TESTS`` block, so a wrong or missing solution raises
+``AssertionError`` and fails the test suite.
+
+Cells after an exercise use :func:`answer_or_reference` or :func:`function_or_reference`
+so a student who is stuck can go on: the reference value is used, and the notebook
+says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+#: When True (instructor copies), a failed or missing answer raises AssertionError.
+strict: bool = False
+
+CORRECT = "correct"
+NOT_YET = "not yet"
+NOT_ANSWERED = "not answered yet"
+
+
+def is_placeholder(value: Any) -> bool:
+    """True when ``value`` is what the student copy holds before an answer is written."""
+    return value is None or value is Ellipsis
+
+
+def _report(status: str, name: str, hint: str = "") -> str:
+    if status == CORRECT:
+        print(f"[{name}] correct")
+    elif status == NOT_ANSWERED:
+        print(f"[{name}] not answered yet: replace the placeholder, then run this cell again")
+    else:
+        print(f"[{name}] not yet: {hint}" if hint else f"[{name}] not yet")
+    if strict and status != CORRECT:
+        raise AssertionError(f"self-check {name!r} failed in the solutions: {status} {hint}".strip())
+    return status
+
+
+def _close(value: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, str]:
+    """Compare numbers, arrays or other objects; return (ok, why-not)."""
+    if isinstance(expected, (str, bool)) or expected is None:
+        return value == expected, f"expected {expected!r}, got {value!r}"
+    try:
+        got = np.asarray(value, dtype=float)
+        want = np.asarray(expected, dtype=float)
+    except (TypeError, ValueError):
+        return value == expected, "the value differs from the expected one"
+    if got.shape != want.shape:
+        return False, f"expected shape {want.shape}, got shape {got.shape}"
+    ok = bool(np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
+    if want.size == 1:
+        return ok, f"expected about {want.item():.6g}, got {got.item():.6g}"
+    return ok, "some elements differ from the expected values"
+
+
+def check(
+    value: Any,
+    expected: Any,
+    *,
+    name: str = "answer",
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    hint: str = "",
+) -> str:
+    """Compare an answer with the expected value and print a verdict.
+
+    Parameters
+    ----------
+    value
+        The student's answer (a number, an array, a string ...).
+    expected
+        The right answer. Numbers and arrays are compared with ``numpy.allclose``.
+    name
+        Short name of the exercise, shown in the verdict.
+    rtol, atol
+        Tolerances for numbers and arrays.
+    hint
+        What to look at when the answer is wrong.
+
+    Returns
+    -------
+    str
+        ``"correct"``, ``"not yet"`` or ``"not answered yet"``.
+    """
+    if is_placeholder(value):
+        return _report(NOT_ANSWERED, name)
+    ok, why = _close(value, expected, rtol, atol)
+    if ok:
+        return _report(CORRECT, name)
+    return _report(NOT_YET, name, f"{why}. {hint}".strip() if hint else why)
+
+
+def check_true(value: Any, condition: Callable[[Any], bool], *, name: str = "answer",
+               hint: str = "") -> str:
+    """Check an answer with a condition rather than an exact value.
+
+    ``condition(value)`` must return True for a correct answer; an exception inside it
+    counts as "not yet" (the message is shown), never as a crash.
+    """
+    if is_placeholder(value):
+        return _report(NOT_ANSWERED, name)
+    try:
+        ok = bool(condition(value))
+    except NotImplementedError:
+        return _report(NOT_ANSWERED, name)
+    except Exception as exc:  # a student's answer may fail in any way; report, do not crash
+        return _report(NOT_YET, name, f"checking the answer raised {type(exc).__name__}: {exc}. {hint}".strip())
+    return _report(CORRECT if ok else NOT_YET, name, hint)
+
+
+def check_function(
+    func: Callable | None,
+    reference: Callable,
+    cases: Sequence[tuple],
+    *,
+    name: str | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-12,
+    hint: str = "",
+) -> str:
+    """Call ``func`` and ``reference`` on each tuple of arguments in ``cases`` and compare.
+
+    A function that is still the placeholder (``None``) or raises ``NotImplementedError``
+    is "not answered yet"; any other exception is "not yet" with its message.
+    """
+    name = name or getattr(reference, "__name__", "function")
+    if is_placeholder(func):
+        return _report(NOT_ANSWERED, name)
+    for args in cases:
+        try:
+            got = func(*args)
+        except NotImplementedError:
+            return _report(NOT_ANSWERED, name)
+        except Exception as exc:  # report the student's error, keep the notebook running
+            return _report(NOT_YET, name, f"calling it raised {type(exc).__name__}: {exc}. {hint}".strip())
+        if is_placeholder(got):
+            return _report(NOT_ANSWERED, name)
+        ok, why = _close(got, reference(*args), rtol, atol)
+        if not ok:
+            return _report(NOT_YET, name, f"{why}. {hint}".strip() if hint else why)
+    return _report(CORRECT, name)
+
+
+def answer_or_reference(value: Any, reference: Any, *, name: str = "answer") -> Any:
+    """Return ``value``, or ``reference`` (and say so) while the exercise is unanswered."""
+    if is_placeholder(value):
+        print(f"[{name}] not answered yet: using the reference so the rest of the notebook runs")
+        if strict:
+            raise AssertionError(f"{name!r} is not answered in the solutions")
+        return reference
+    return value
+
+
+def function_or_reference(func: Callable | None, reference: Callable, example_args: tuple,
+                          *, name: str | None = None) -> Callable:
+    """Return ``func``, or ``reference`` while ``func`` is unanswered.
+
+    ``func`` is tried once on ``example_args``: a placeholder, ``None`` result or
+    ``NotImplementedError`` means unanswered. A function that runs but is wrong is kept;
+    its self-check has already said so.
+    """
+    name = name or getattr(reference, "__name__", "function")
+    answered = not is_placeholder(func)
+    if answered:
+        try:
+            answered = not is_placeholder(func(*example_args))
+        except NotImplementedError:
+            answered = False
+    return answer_or_reference(func if answered else None, reference, name=name)
