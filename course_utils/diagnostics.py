@@ -1,0 +1,153 @@
+"""Classical emission-line diagnostics: strong-line metallicities and BPT demarcation lines.
+
+Notation: N2 = log([NII]6584/Halpha), O3N2 = log([OIII]5007/Hbeta) - N2.
+
+References
+----------
+Pettini & Pagel 2004, MNRAS 348, L59 (PP04); Marino et al. 2013, A&A 559, A114 (M13);
+Dopita et al. 2016, Ap&SS 361, 61 (D16); Curti et al. 2020, MNRAS 491, 944 (C20);
+Kauffmann et al. 2003, MNRAS 346, 1055 (K03); Kewley et al. 2001, ApJ 556, 121 (K01).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Validity ranges of the PP04 calibrations (outside them the result is NaN).
+PP04_N2_RANGE = (-2.5, -0.3)
+PP04_O3N2_RANGE = (-1.0, 1.9)
+
+
+def _log_ratio(num, den) -> np.ndarray:
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(num / den)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def n2(nii6584, halpha) -> np.ndarray:
+    """N2 = log([NII]6584 / Halpha)."""
+    return _log_ratio(nii6584, halpha)
+
+
+def o3n2(oiii5007, hbeta, nii6584, halpha) -> np.ndarray:
+    """O3N2 = log([OIII]5007 / Hbeta) - log([NII]6584 / Halpha)."""
+    return _log_ratio(oiii5007, hbeta) - n2(nii6584, halpha)
+
+
+def _within(x: np.ndarray, value: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    return np.where((x > bounds[0]) & (x < bounds[1]), value, np.nan)
+
+
+def pp04_n2(n2_index, clip: bool = True) -> np.ndarray:
+    """PP04 linear N2 calibration: 12+log(O/H) = 8.90 + 0.57 N2 (NaN outside -2.5 < N2 < -0.3)."""
+    x = np.asarray(n2_index, dtype=float)
+    oh = 8.90 + 0.57 * x
+    return _within(x, oh, PP04_N2_RANGE) if clip else oh
+
+
+def pp04_n2_cubic(n2_index, clip: bool = True) -> np.ndarray:
+    """PP04 cubic N2 calibration: 9.37 + 2.03 N2 + 1.26 N2^2 + 0.32 N2^3."""
+    x = np.asarray(n2_index, dtype=float)
+    oh = 9.37 + 2.03 * x + 1.26 * x**2 + 0.32 * x**3
+    return _within(x, oh, PP04_N2_RANGE) if clip else oh
+
+
+def pp04_o3n2(o3n2_index, clip: bool = True) -> np.ndarray:
+    """PP04 O3N2 calibration: 12+log(O/H) = 8.73 - 0.32 O3N2 (NaN outside -1 < O3N2 < 1.9)."""
+    x = np.asarray(o3n2_index, dtype=float)
+    oh = 8.73 - 0.32 * x
+    return _within(x, oh, PP04_O3N2_RANGE) if clip else oh
+
+
+def marino13_n2(n2_index) -> np.ndarray:
+    """Marino et al. 2013 N2 calibration: 8.743 + 0.462 N2."""
+    return 8.743 + 0.462 * np.asarray(n2_index, dtype=float)
+
+
+def marino13_o3n2(o3n2_index) -> np.ndarray:
+    """Marino et al. 2013 O3N2 calibration: 8.533 - 0.214 O3N2."""
+    return 8.533 - 0.214 * np.asarray(o3n2_index, dtype=float)
+
+
+def dopita16(nii6584, sii6716, sii6731, halpha) -> np.ndarray:
+    """Dopita et al. 2016: 12+log(O/H) = 8.77 + y, y = log([NII]/[SII]) + 0.264 log([NII]/Halpha).
+
+    [SII] is the sum of the 6717 and 6731 lines; every line is within MUSE's range.
+    """
+    sii = np.asarray(sii6716, dtype=float) + np.asarray(sii6731, dtype=float)
+    y = _log_ratio(nii6584, sii) + 0.264 * n2(nii6584, halpha)
+    return 8.77 + y
+
+
+#: Curti et al. 2020 polynomial coefficients c_k of log R = sum c_k x^k, x = 12+log(O/H) - 8.69.
+CURTI20 = {
+    "N2": (-0.489, 1.513, -2.554, -5.293, -2.867),
+    "O3N2": (0.281, -4.765, -2.268),
+    "R3": (-0.277, -3.549, -3.593, -0.981),
+    "S2": (-0.442, -0.360, -6.271, -8.339, -3.559),
+}
+
+
+def curti20_log_ratio(oh, index: str) -> np.ndarray:
+    """The line ratio log R predicted by the Curti et al. 2020 calibration at 12+log(O/H) = oh."""
+    x = np.asarray(oh, dtype=float) - 8.69
+    return np.polynomial.polynomial.polyval(x, CURTI20[index])
+
+
+def curti20(log_ratio, index: str, oh_range: tuple[float, float] = (7.6, 8.9)) -> np.ndarray:
+    """Invert a Curti et al. 2020 calibration: the 12+log(O/H) whose predicted ratio is closest.
+
+    The polynomials are not monotonic everywhere, so the inversion searches the calibrated
+    metallicity range on a fine grid and returns the best match (NaN for NaN input).
+    """
+    grid = np.linspace(*oh_range, 2001)
+    model = curti20_log_ratio(grid, index)
+    r = np.asarray(log_ratio, dtype=float)
+    best = grid[np.argmin(np.abs(r[..., None] - model), axis=-1)]
+    return np.where(np.isfinite(r), best, np.nan)
+
+
+# ---------------------------------------------------------------------------- BPT diagrams
+
+def kauffmann03(log_nii_ha) -> np.ndarray:
+    """K03 star-forming boundary in the [NII] BPT: log([OIII]/Hb) = 0.61/(x - 0.05) + 1.30 (x < 0.05)."""
+    x = np.asarray(log_nii_ha, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x < 0.05, 0.61 / (x - 0.05) + 1.30, np.nan)
+
+
+def kewley01_nii(log_nii_ha) -> np.ndarray:
+    """K01 maximum-starburst line in the [NII] BPT: 0.61/(x - 0.47) + 1.19 (x < 0.47)."""
+    x = np.asarray(log_nii_ha, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x < 0.47, 0.61 / (x - 0.47) + 1.19, np.nan)
+
+
+def kewley01_sii(log_sii_ha) -> np.ndarray:
+    """K01 maximum-starburst line in the [SII] BPT: 0.72/(x - 0.32) + 1.30 (x < 0.32)."""
+    x = np.asarray(log_sii_ha, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x < 0.32, 0.72 / (x - 0.32) + 1.30, np.nan)
+
+
+def kewley01_oi(log_oi_ha) -> np.ndarray:
+    """K01 maximum-starburst line in the [OI] BPT: 0.73/(x + 0.59) + 1.33 (x < -0.59)."""
+    x = np.asarray(log_oi_ha, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x < -0.59, 0.73 / (x + 0.59) + 1.33, np.nan)
+
+
+BPT_CLASSES = ("star-forming", "composite", "AGN")
+
+
+def bpt_class(log_nii_ha, log_oiii_hb) -> np.ndarray:
+    """Classify points in the [NII] BPT diagram: 0 star-forming (below K03), 1 composite
+    (between K03 and K01), 2 AGN (above K01); -1 where a ratio is not finite.
+    """
+    x = np.asarray(log_nii_ha, dtype=float)
+    y = np.asarray(log_oiii_hb, dtype=float)
+    below_k03 = (x < 0.05) & (y < kauffmann03(np.minimum(x, 0.0499)))
+    below_k01 = (x < 0.47) & (y < kewley01_nii(np.minimum(x, 0.4699)))
+    cls = np.where(below_k03, 0, np.where(below_k01, 1, 2))
+    return np.where(np.isfinite(x) & np.isfinite(y), cls, -1)

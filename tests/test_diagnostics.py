@@ -1,0 +1,36 @@
+"""Strong-line calibrations and BPT lines against the published formulas' own numbers."""
+
+import numpy as np
+
+from course_utils import diagnostics as d
+
+
+def test_pp04_values_and_validity_range():
+    # PP04: N2 = -1 -> 8.90 - 0.57 = 8.33; O3N2 = 1 -> 8.73 - 0.32 = 8.41
+    assert np.isclose(d.pp04_n2(-1.0), 8.33)
+    assert np.isclose(d.pp04_o3n2(1.0), 8.41)
+    assert np.isnan(d.pp04_n2(-0.1)) and np.isnan(d.pp04_o3n2(2.5))
+    assert np.isclose(d.pp04_n2(-0.1, clip=False), 8.843)
+
+
+def test_ratios_from_line_fluxes():
+    assert np.isclose(d.n2(1.0, 10.0), -1.0)
+    assert np.isclose(d.o3n2(3.0, 1.0, 1.0, 10.0), np.log10(3.0) + 1.0)
+    assert np.isnan(d.n2(0.0, 1.0))  # a missing line gives NaN, not -inf
+
+
+def test_curti20_inversion_recovers_metallicity_on_monotonic_branch():
+    oh = np.array([7.9, 8.2, 8.5, 8.8])
+    r = d.curti20_log_ratio(oh, "O3N2")
+    assert np.allclose(d.curti20(r, "O3N2"), oh, atol=1e-3)
+
+
+def test_bpt_lines_and_classes():
+    # K03 and K01 meet the x axis where their formulas say
+    assert np.isclose(d.kauffmann03(-0.5), 0.61 / (-0.55) + 1.30)
+    assert np.isnan(d.kauffmann03(0.1))
+    assert np.isclose(d.kewley01_nii(0.0), 0.61 / (-0.47) + 1.19)
+    # below both lines, between them, above K01
+    x = np.array([-1.0, -0.2, 0.3, np.nan])
+    y = np.array([-0.5, 0.0, 1.0, 0.0])
+    assert list(d.bpt_class(x, y)) == [0, 1, 2, -1]
