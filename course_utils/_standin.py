@@ -6,6 +6,8 @@ is deleted and the notebooks import the real functions.
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +83,11 @@ def synthetic_cube(shape=(40, 40), seed=0, path=None) -> Path:
         h = WCS(hdr).celestial.to_header()
         hdus.append(fits.ImageHDU(v.astype("float32"), h, name="TRUE_" + k.replace("+", "").replace("(", "").replace(")", "").replace("/", "").replace(" ", "")[:12]))
     path = Path(path or generated_dir() / f"he2-10_synthetic_{ny}x{nx}_seed{seed}.fits")
-    fits.HDUList(hdus).writeto(path, overwrite=True)
+    if path.exists():
+        return path
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fits.HDUList(hdus).writeto(tmp, overwrite=True)
+    os.replace(tmp, path)  # atomic: notebooks running in parallel never see a half-written file
     return path
 
 
@@ -89,8 +95,13 @@ def true_maps(shape=(40, 40)):
     return _truth(*shape)[1]
 
 
+@lru_cache
+def _lines():
+    return line_table()
+
+
 def line_maps(data, var, wave, lines=MUSE_LINES, z=Z, half_width=4.0):
-    lam = line_table().loc[list(lines), "wavelength"].to_numpy()
+    lam = _lines().loc[list(lines), "wavelength"].to_numpy()
     flux, err = {}, {}
     for name, w0 in zip(lines, lam):
         c = w0 * (1 + z)
