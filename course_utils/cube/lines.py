@@ -348,7 +348,7 @@ class LineMaps:
 def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
                   reference: str = "Halpha", snr_min: float = 3.0, limit_sigma: float = 3.0,
                   rows: slice | None = None, v_max: float = 500.0,
-                  s_max: float = 500.0) -> LineMaps:
+                  s_max: float = 500.0, fallback_sigma: float = 50.0) -> LineMaps:
     """Fit emission lines in every spaxel of a cube at once.
 
     Parameters
@@ -370,6 +370,9 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         Fit only these image rows (used by the chunked pipeline); default all.
     v_max, s_max
         Bounds (km/s) on |velocity| and on the intrinsic dispersion.
+    fallback_sigma
+        Intrinsic dispersion (km/s) assumed where the reference line is not detected (the
+        velocity is then the systemic one).
 
     Returns
     -------
@@ -387,7 +390,7 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     ny = len(range(cube.shape[1])[rows])
     nx = cube.shape[2]
     n = ny * nx
-    valid = ~cube.mask[rows].ravel()
+    valid = np.ones(n, bool) if cube.mask is None else ~cube.mask[rows].ravel()
 
     def window(group):
         y = np.asarray(cube.data[group.lo:group.hi, rows, :], dtype=float).reshape(-1, n).T
@@ -419,9 +422,11 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
             cube.wavelength, ref_group, y[fit], w[fit], redshift, ref_j, v_max, s_max)
     ref_err = np.sqrt(cov_ref[:, 2 + ref_j, 2 + ref_j])
     detected_ref = fit & (coef_ref[:, 2 + ref_j] >= snr_min * ref_err)
-    # where the reference line is too faint, measure the others at typical kinematics
-    v_use = np.where(detected_ref, v, np.nanmedian(v[detected_ref]) if detected_ref.any() else 0.0)
-    s_use = np.where(detected_ref, s, np.nanmedian(s[detected_ref]) if detected_ref.any() else 50.0)
+    # where the reference line is too faint, measure (or bound) the others at the systemic
+    # velocity and a fixed dispersion: no spaxel depends on its neighbours, so fitting the
+    # cube in strips gives the same numbers
+    v_use = np.where(detected_ref, v, 0.0)
+    s_use = np.where(detected_ref, s, fallback_sigma)
 
     for group in groups:
         if group.hi == 0:

@@ -74,7 +74,8 @@ class MuseCube:
         Unit of ``data``.
     mask
         Boolean ``(ny, nx)`` map, True for spaxels with no usable data (NaN everywhere or
-        flagged in ``DQ``), as in :mod:`numpy.ma`.
+        flagged in ``DQ``), as in :mod:`numpy.ma`; None if the cube was read without
+        scanning (``scan=False``).
     path
         The file read.
     header
@@ -86,7 +87,7 @@ class MuseCube:
     wavelength: np.ndarray
     wcs: WCS
     unit: u.UnitBase
-    mask: np.ndarray
+    mask: np.ndarray | None
     path: Path | None = None
     header: fits.Header | None = None
 
@@ -128,7 +129,7 @@ def _wavelength(header: fits.Header, n_wave: int, path: Path) -> np.ndarray:
     return world.to_value(u.AA)
 
 
-def read_muse_cube(path: str | Path, memmap: bool = True) -> MuseCube:
+def read_muse_cube(path: str | Path, memmap: bool = True, scan: bool = True) -> MuseCube:
     """Read a MUSE cube (ESO pipeline layout) or any 3-D FITS cube with an AWAV axis.
 
     Parameters
@@ -138,6 +139,9 @@ def read_muse_cube(path: str | Path, memmap: bool = True) -> MuseCube:
         3-D image HDU.
     memmap
         Memory-map the data instead of reading it into memory (ignored for compressed files).
+    scan
+        Read every channel once to find the unusable spaxels (``mask``) and refuse an all-NaN
+        cube. Workers that process part of a cube pass False.
 
     Returns
     -------
@@ -174,15 +178,15 @@ def read_muse_cube(path: str | Path, memmap: bool = True) -> MuseCube:
         # a spaxel is usable if any channel is finite (and unflagged); scan in blocks of
         # channels so a memory-mapped cube is never copied whole
         usable = np.zeros(data.shape[1:], dtype=bool)
-        for start in range(0, data.shape[0], 256):
+        for start in range(0, data.shape[0] if scan else 0, 256):
             good = np.isfinite(data[start:start + 256])
             if dq is not None:
                 good &= dq[start:start + 256] == 0
             usable |= good.any(axis=0)
-    if not usable.any():
+    if scan and not usable.any():
         raise CubeError(f"{path}: every spaxel is NaN (or flagged in DQ); nothing to analyse")
     return MuseCube(data=data, variance=variance, wavelength=wavelength, wcs=wcs,
-                    unit=parse_unit(header.get("BUNIT")), mask=~usable, path=path, header=header)
+                    unit=parse_unit(header.get("BUNIT")), mask=~usable if scan else None, path=path, header=header)
 
 
 def image_hdu(image: np.ndarray, wcs: WCS, name: str, unit: str = "",
