@@ -193,6 +193,7 @@ def image_hdu(image: np.ndarray, wcs: WCS, name: str, unit: str = "",
               comment: str = "") -> fits.ImageHDU:
     """An image extension carrying the cube's celestial WCS (for maps of any quantity)."""
     hdu = fits.ImageHDU(np.asarray(image, dtype=np.float32), header=wcs.to_header(), name=name)
+    hdu.header["MAPNAME"] = (name, "name of the map (EXTNAME is upper case)")
     if unit:
         hdu.header["BUNIT"] = unit
     if comment:

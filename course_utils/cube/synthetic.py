@@ -68,6 +68,8 @@ _CONTINUUM = 150.0         # central stellar continuum at 5500 A, 1e-20 erg/s/cm
 _CONTINUUM_SCALE = 3.0     # arcsec
 _SKY_SIGMA = 2.0           # noise of the sky at 5000 A, 1e-20 erg/s/cm2/A
 _SKY_LINES = (5577.3, 5889.9, 6300.3, 6363.8, 6863.9, 7276.4, 7913.7, 8344.6, 8827.1, 9375.9)
+#: Bumped whenever the design changes, so cached cubes of an older design are not reused.
+_VERSION = 1
 _GAIN = 20.0               # signal / variance of the photon noise term
 
 
@@ -257,10 +259,8 @@ def make_henize2_10_cube(path: str | Path, size: int = 80, seed: int = 0,
 
 def read_truth(path: str | Path) -> dict[str, np.ndarray]:
     """The true maps written by :func:`make_henize2_10_cube`: parameters and line fluxes."""
-    # FITS stores EXTNAME in upper case; map back to the course's names
-    names = {k.upper(): k for k in [*TRUTH_PARAMETERS, *TIED_LINES, *line_table().index]}
     with fits.open(path) as hdul:
-        return {names.get(h.name, h.name): np.asarray(h.data, float) for h in hdul[1:]}
+        return {h.header.get("MAPNAME", h.name): np.asarray(h.data, float) for h in hdul[1:]}
 
 
 def load_henize2_10_cube(size: int = 80, seed: int = 0) -> Path:
@@ -269,7 +269,7 @@ def load_henize2_10_cube(size: int = 80, seed: int = 0) -> Path:
 
     The truth file sits next to it: ``path.with_name(path.stem + "_truth.fits")``.
     """
-    path = generated_dir() / f"henize2_10_muse_{size}x{size}_seed{seed}.fits"
+    path = generated_dir() / f"henize2_10_muse_v{_VERSION}_{size}x{size}_seed{seed}.fits"
     truth = path.with_name(path.stem + "_truth.fits")
     if not (path.is_file() and truth.is_file()):
         tmp = path.with_suffix(".tmp.fits")  # a half-written file never looks finished
