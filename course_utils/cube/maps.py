@@ -132,9 +132,9 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
             est.set_params(random_state=_block_seed(base_state, (row_offset + start) // block_rows))
         out = est.predict(inten[sel].reset_index(drop=True), err[sel].reset_index(drop=True))
         for column in out.columns:
-            values = pd.to_numeric(out[column], errors="coerce").to_numpy(float)
-            if np.isnan(values).all():
-                continue  # non-numeric columns such as the line pattern
+            if column == "pattern" or not pd.api.types.is_numeric_dtype(out[column]):
+                continue  # the pattern of detected lines is not a map
+            values = out[column].to_numpy(float)
             target = maps.setdefault(column, np.full((ny, nx), np.nan))
             target[spaxels[sel, 0], spaxels[sel, 1]] = values
     return PropertyMaps(maps, line_maps.wcs, (ny, nx))
