@@ -390,7 +390,6 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     ny = len(range(cube.shape[1])[rows])
     nx = cube.shape[2]
     n = ny * nx
-    valid = np.ones(n, bool) if cube.mask is None else ~cube.mask[rows].ravel()
 
     def window(group):
         y = np.asarray(cube.data[group.lo:group.hi, rows, :], dtype=float).reshape(-1, n).T
@@ -398,7 +397,9 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
             var = _variance_from_data(y)
         else:
             var = np.asarray(cube.variance[group.lo:group.hi, rows, :], float).reshape(-1, n).T
-        good = np.isfinite(y) & np.isfinite(var) & (var > 0) & valid[:, None]
+        # NaN marks unusable data in MUSE products; a spaxel NaN in a window is missing there.
+        # (cube.mask is not used, so a strip of the cube is fitted exactly as in the whole)
+        good = np.isfinite(y) & np.isfinite(var) & (var > 0)
         w = np.where(good, 1.0 / np.where(good, var, 1.0), 0.0)
         return np.where(good, y, 0.0), w, good.sum(axis=1)
 
