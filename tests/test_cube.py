@@ -236,3 +236,15 @@ def test_lines_outside_the_spectrum_are_missing(cube):
     assert (intensities["OII3726"] == 0).all() and (errors["OII3726"] == 0).all()
     # NaN edge spaxels are missing for every line
     assert (maps.status[:, :, 0] == MISSING).all()
+
+
+def test_load_generates_once_into_the_data_folder(tmp_path, monkeypatch):
+    from course_utils.cube import load_henize2_10_cube, truth_path_of
+
+    monkeypatch.setenv("COURSE_UTILS_DATA", str(tmp_path))
+    path = load_henize2_10_cube(size=10, seed=4)
+    assert path.parent == tmp_path and truth_path_of(path).is_file()
+    stamp = path.stat().st_mtime_ns
+    assert load_henize2_10_cube(size=10, seed=4) == path
+    assert path.stat().st_mtime_ns == stamp  # reused, not rebuilt
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, truth_path_of(path).name]

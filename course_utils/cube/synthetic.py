@@ -23,6 +23,7 @@ format. The design, loosely following what those papers report:
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -272,8 +273,12 @@ def load_henize2_10_cube(size: int = 80, seed: int = 0) -> Path:
     path = generated_dir() / f"henize2_10_muse_v{_VERSION}_{size}x{size}_seed{seed}.fits"
     truth = path.with_name(path.stem + "_truth.fits")
     if not (path.is_file() and truth.is_file()):
-        tmp = path.with_suffix(".tmp.fits")  # a half-written file never looks finished
-        make_henize2_10_cube(tmp, size=size, seed=seed, truth_path=truth)
+        # write under names private to this process, then rename: a half-written file never
+        # looks finished, and two notebooks generating at once do not clash
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.fits")
+        tmp_truth = truth.with_name(f"{truth.stem}.{os.getpid()}.tmp.fits")
+        make_henize2_10_cube(tmp, size=size, seed=seed, truth_path=tmp_truth)
+        tmp_truth.replace(truth)
         tmp.replace(path)
     return path
 
