@@ -147,13 +147,14 @@ def valid_lines() -> list[str]:
 
 
 def _closest(text: str, wavelength: float | None) -> list[str]:
+    """Up to five suggestions: the lines nearest in wavelength, then similar spellings."""
     table, aliases = _catalogue()
-    names = difflib.get_close_matches(text, list(aliases), n=5, cutoff=0.5)
-    names = [aliases[n] for n in names] or list(_COMMON)
+    names = []
     if wavelength is not None:
         order = np.argsort(np.abs(table["wavelength"].to_numpy() - wavelength))[:3]
         names += list(table.index[order])
-    return list(dict.fromkeys(names))[:5]
+    names += [aliases[n] for n in difflib.get_close_matches(text, list(aliases), n=5, cutoff=0.5)]
+    return list(dict.fromkeys(names or _COMMON))[:5]
 
 
 def canonical_line(name: str | float, tolerance: float = WAVELENGTH_TOLERANCE) -> str:
