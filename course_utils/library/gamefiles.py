@@ -135,6 +135,15 @@ def read_game_inputs(intensities_path, errors_path, labels_path) -> GameInputs:
     labels = _read_labels(labels_path)
     wavelengths, intensities, rows = intensities[0], intensities[1:], rows[1:]
     error_wavelengths, errors, error_rows = errors[0], errors[1:], error_rows[1:]
+    for values, path, file_rows, what in ((intensities, intensities_path, rows, "intensity"),
+                                          (errors, errors_path, error_rows, "error")):
+        invalid = values < 0 if what == "intensity" else (values < 0) & (values != UPPER_LIMIT)
+        if invalid.any():
+            i, j = np.argwhere(invalid)[0]
+            allowed = "0 (missing) or positive" if what == "intensity" else \
+                f"0, positive, or {UPPER_LIMIT:g} (upper limit)"
+            raise GameFileError(f"{path}, row {file_rows[i]}, column {j + 1}: {what} "
+                                f"{values[i, j]:g}; expected {allowed}")
     n_columns = len(wavelengths)
     if errors.shape[1] != n_columns or len(errors) != len(intensities):
         raise GameFileError(f"{errors_path}: {len(errors)} spectra x {errors.shape[1]} lines, "
@@ -145,15 +154,6 @@ def read_game_inputs(intensities_path, errors_path, labels_path) -> GameInputs:
         raise GameFileError(f"{errors_path}, row 1, column {bad[0] + 1}: wavelength "
                             f"{error_wavelengths[bad[0]]:g}, expected {wavelengths[bad[0]]:g} as "
                             f"in {intensities_path}")
-    for values, path, file_rows, what in ((intensities, intensities_path, rows, "intensity"),
-                                          (errors, errors_path, error_rows, "error")):
-        invalid = values < 0 if what == "intensity" else (values < 0) & (values != UPPER_LIMIT)
-        if invalid.any():
-            i, j = np.argwhere(invalid)[0]
-            allowed = "0 (missing) or positive" if what == "intensity" else \
-                f"0, positive, or {UPPER_LIMIT:g} (upper limit)"
-            raise GameFileError(f"{path}, row {file_rows[i]}, column {j + 1}: {what} "
-                                f"{values[i, j]:g}; expected {allowed}")
     if len(labels) != n_columns:
         raise GameFileError(f"{labels_path}: {len(labels)} labels, expected one per column of "
                             f"{intensities_path} ({n_columns})")
