@@ -20,6 +20,7 @@ from .builder import (ATTENUATION_RANGE, DENSITY_TEMPERATURE, LABELS, MUSE_LINES
 from .gamefiles import (UPPER_LIMIT, GameFileError, GameInputs, read_game_inputs,
                         read_game_library, write_game_inputs, write_game_library)
 from .grid import GRID_PARAMETERS, GRIDS, GridError, grid_cube, grid_path, load_grid
+from .plots import bpt_axes, bpt_diagram, parameter_histograms, ratio_diagram
 from .lines import (DERIVED_LINES, UnknownLineError, canonical_line, canonical_lines, game_label,
                     line_table, valid_lines)
 
@@ -29,5 +30,5 @@ __all__ = [
     "GridError", "Library", "UnknownLineError", "attenuation", "build_library",
     "canonical_line", "canonical_lines", "game_label", "grid_cube", "grid_model", "grid_path",
     "line_table", "load_grid", "load_library", "read_game_inputs", "read_game_library",
-    "valid_lines", "write_game_inputs", "write_game_library",
+    "valid_lines", "bpt_axes", "bpt_diagram", "parameter_histograms", "ratio_diagram", "write_game_inputs", "write_game_library",
 ]
