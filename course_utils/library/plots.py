@@ -6,12 +6,16 @@ Kauffmann et al. 2003 and Kewley et al. 2001 from :mod:`course_utils.diagnostics
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import diagnostics
 from .builder import Library
 from .lines import canonical_line, line_table
+
+if TYPE_CHECKING:  # pyplot is imported on first use: it is slow to import
+    import matplotlib.pyplot as plt
 
 #: How each label is written on an axis (all are logarithmic or magnitudes).
 LABEL_TEXT = {
@@ -71,6 +75,8 @@ def ratio_diagram(library: Library, x: tuple, y: tuple, color: str = "12+log(O/H
         Plot at most this many models (a random subset drawn with ``seed``), to keep the
         figure light.
     """
+    import matplotlib.pyplot as plt
+
     if color not in library.labels:
         raise KeyError(f"unknown label {color!r}; expected one of {list(library.labels)}")
     ax = ax if ax is not None else plt.figure(figsize=(6, 5)).add_subplot()
@@ -104,6 +110,8 @@ def bpt_axes(kind: str = "NII", ax: plt.Axes | None = None) -> plt.Axes:
         ``"NII"``, ``"SII"`` or ``"OI"``: the x axis is log([N II] 6583 / Halpha),
         log([S II] 6716+6731 / Halpha) or log([O I] 6300 / Halpha); y is log([O III] 5007 / Hbeta).
     """
+    import matplotlib.pyplot as plt
+
     if kind not in _BPT:
         raise ValueError(f"unknown BPT diagram {kind!r}; expected one of {list(_BPT)}")
     numerator, k01, k03, xlim = _BPT[kind]
@@ -134,6 +142,8 @@ def bpt_diagram(library: Library, kind: str = "NII", color: str = "12+log(O/H)",
 def parameter_histograms(library: Library, labels: list[str] | None = None, bins: int = 40,
                          ) -> plt.Figure:
     """One histogram per physical parameter of the library (default: all labels)."""
+    import matplotlib.pyplot as plt
+
     labels = list(library.labels) if labels is None else list(labels)
     fig, axes = plt.subplots(1, len(labels), figsize=(3 * len(labels), 2.8), squeeze=False,
                              constrained_layout=True)
