@@ -181,3 +181,14 @@ def test_load_library_caches_checks_and_rebuilds(tmp_path, monkeypatch):
     # different parameters give a different file
     L.load_library(300, lines=L.MUSE_LINES, seed=6)
     assert len(list(tmp_path.glob("library_*.npz"))) == 2
+
+
+def test_doublet_sums_equal_their_parts_and_default_lines_are_single():
+    model = L.grid_model([-3.5, -2.5], [5.0, 7.0], [8.2, 8.9],
+                         lines=["SII6716_31", "SII6716", "SII6731", "[O II] 3727", "OII3726",
+                                "OII3729"])
+    assert np.allclose(model["SII6716_31"], model["SII6716"] + model["SII6731"], rtol=0.01)
+    assert np.allclose(model["OII3726_29"], model["OII3726"] + model["OII3729"], rtol=0.01)
+    default = L.build_library(5, seed=0)
+    assert default.intensities.shape[1] == 79 and "SII6716_31" not in default.intensities
+    assert default.lines["wavelength"].between(*L.ATTENUATION_RANGE).all()

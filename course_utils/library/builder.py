@@ -95,7 +95,8 @@ def _resolve_lines(lines) -> tuple[list[str], list[str], pd.DataFrame]:
     table = line_table(derived=True)
     in_range = table["wavelength"].between(*ATTENUATION_RANGE)
     if lines is None:
-        lines = [l for l in _full_cube()[2] if in_range[l]]
+        # single lines only: the grid's doublet sums (``OII3726_29`` ...) would repeat them
+        lines = [l for l in _full_cube()[2] if in_range[l] and l in line_table().index]
     lines = canonical_lines(list(lines))
     grid_lines = set(_full_cube()[2]) | set(DERIVED_LINES)
     missing = [l for l in lines if l not in grid_lines]
@@ -196,8 +197,9 @@ def build_library(
         Number of models.
     lines
         Line names or aliases to keep (see :func:`canonical_line`), including the derived
-        lines ``OIII4959`` and ``NII6548``; default every line of the grid that lies where the
-        attenuation curve is defined (:data:`ATTENUATION_RANGE`, UV to near-infrared).
+        lines ``OIII4959`` and ``NII6548`` and the grid's doublet sums (``SII6716_31`` ...);
+        default every single line of the grid that lies where the attenuation curve is
+        defined (:data:`ATTENUATION_RANGE`, UV to near-infrared): 79 lines.
     seed
         Seed of the random parameter draws; the same seed gives the same library.
     interpolation
