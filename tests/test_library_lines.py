@@ -58,3 +58,12 @@ def test_line_table_wavelengths_are_air():
     assert table.at["OIII5007", "wavelength"] == pytest.approx(5006.8, abs=0.1)
     assert table.at["NII6548", "parent"] == "NII6583"
     assert set(L.MUSE_LINES) <= set(L.valid_lines())
+
+
+def test_every_line_round_trips_through_its_label_and_wavelength():
+    table = L.line_table(derived=True)
+    labels = [L.game_label(n) for n in L.valid_lines()]
+    assert len(set(labels)) == len(labels)  # labels are unique
+    for name, label in zip(L.valid_lines(), labels):
+        assert L.canonical_line(label) == name
+        assert L.canonical_line(float(table.at[name, "wavelength"])) == name

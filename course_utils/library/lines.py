@@ -103,8 +103,7 @@ def line_table(kind: str = "HII", derived: bool = False) -> pd.DataFrame:
 
 def game_label(name: str | float) -> str:
     """The GAME / CLOUDY 13 label of a line, e.g. ``"[N II] 6584A"`` for ``NII6583``."""
-    name = canonical_line(name)
-    return _label(name, _catalogue()[0])
+    return _catalogue()[0].at[canonical_line(name), "label"]
 
 
 def _key(text: str) -> tuple[str, float | None]:
@@ -126,17 +125,21 @@ def _catalogue() -> tuple[pd.DataFrame, dict[str, str]]:
         own = _key(name)[0]  # 'halpha', 'nii', 'neiv'
         ion = row["species"].lower().replace(" ", "")  # 'hi', 'nii'
         keys.append({own, ion} | ({"h"} if ion == "hi" else set()))
-    table = table.assign(keys=keys)
+    table = table.assign(keys=keys, label=[_label(n, table) for n in table.index])
+    # lines closer than 1 A share a rounded label: give those one decimal instead
+    clash = table["label"].duplicated(keep=False) & ~table.index.isin(list(_GAME_LABELS))
+    table.loc[clash, "label"] = [_label(n, table, decimals=1) for n in table.index[clash]]
     aliases = {name: name for name in table.index}
-    for name in table.index:
-        aliases[_label(name, table)] = name
+    aliases.update({label: name for name, label in table["label"].items()})
     return table, aliases
 
 
-def _label(name: str, table: pd.DataFrame) -> str:
-    if name in _GAME_LABELS:
+def _label(name: str, table: pd.DataFrame, decimals: int = 0) -> str:
+    if name in _GAME_LABELS and not decimals:
         return _GAME_LABELS[name]
-    wave = int(np.floor(table.at[name, "wavelength"] + 0.5))  # CLOUDY rounds half up
+    wave = table.at[name, "wavelength"]
+    # CLOUDY rounds half up
+    wave = f"{np.floor(wave + 0.5):.0f}" if not decimals else f"{wave:.{decimals}f}"
     species = table.at[name, "species"]
     return f"{species} {wave}A" if species in _PERMITTED else f"[{species}] {wave}A"
 
