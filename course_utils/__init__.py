@@ -5,6 +5,8 @@ One module per idea:
 - :mod:`course_utils.checks`    self-check helpers used by exercise cells
 - :mod:`course_utils.notebooks` build student notebooks from ``solutions/``
 - :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
+- :mod:`course_utils.nn`        a one-hidden-layer neural network in numpy (notebook 04)
+- :mod:`course_utils.cnn`       a small convolutional network in numpy (notebook 05)
 """
 
 __version__ = "0.1.0"
