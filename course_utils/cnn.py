@@ -2,7 +2,9 @@
 
 The network of notebook 05: convolution -> ReLU -> max pooling -> dense -> softmax
 (LeCun, Y. et al. 1998, Proc. IEEE 86, 2278), trained by backpropagation with the Adam
-optimiser (Kingma, D. P. & Ba, J. 2015, ICLR) on small random shifts of the training images.
+optimiser (Kingma, D. P. & Ba, J. 2015, ICLR) and a cosine learning-rate schedule (Loshchilov, I. &
+Hutter, F. 2017, ICLR), on training images shifted at random by a pixel (Simard, P. Y. et al. 2003,
+ICDAR, 958).
 Images are stored channels-last, shape (n, height, width, channels).
 
 The convolution is computed with *im2col*: every k x k patch of the input becomes one row of
@@ -128,17 +130,24 @@ def maxpool_backward(dout: np.ndarray, argmax: np.ndarray, size: int = 2) -> np.
 # ------------------------------------------------------------------ augmentation
 
 
-def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
-    """Move each image (n, H, W, C) by a random whole number of pixels in [-max_shift, max_shift]
-    along each axis, filling with zeros: a digit one pixel to the left is still the same digit.
+def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator,
+                 fraction: float = 0.5) -> np.ndarray:
+    """Move a random ``fraction`` of the images (n, H, W, C) by a random whole number of pixels
+    in [-max_shift, max_shift] along each axis, filling with zeros; the others are kept as they are.
+
+    A digit one pixel to the left is still the same digit. Keeping half of the images unshifted
+    (rather than shifting all) gave a better and steadier accuracy in cross-validation on the
+    training set: many digits touch the border, and shifting crops them.
     """
-    if max_shift == 0:
+    if max_shift == 0 or fraction == 0:
         return images
     s = max_shift
     padded = np.pad(images, ((0, 0), (s, s), (s, s), (0, 0)))
     n, h, w = images.shape[:3]
     views = sliding_window_view(padded, (h, w), axis=(1, 2))  # (n, 2s+1, 2s+1, C, h, w)
     dy, dx = rng.integers(0, 2 * s + 1, size=(2, n))
+    keep = rng.random(n) >= fraction
+    dy[keep], dx[keep] = s, s  # offset s in the padded image = no shift
     return views[np.arange(n), dy, dx].transpose(0, 2, 3, 1)
 
 
@@ -167,7 +176,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     alpha
         L2 penalty on the weights.
     max_shift
-        Training images are shifted at random by up to this many pixels each epoch (0: off).
+        Each epoch, half of the training images (chosen at random) are shifted by up to this
+        many pixels along each axis (0: no augmentation).
     dtype
         Float type of the computation: float32 for speed, float64 for gradient checks.
     random_state

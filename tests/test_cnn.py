@@ -83,6 +83,9 @@ def test_random_shift_moves_whole_images_by_at_most_max_shift():
     assert out.shape == x.shape and np.all(out.sum(axis=(1, 2, 3)) == 1.0)
     rows, cols = np.nonzero(out[..., 0])[1:]
     assert set(zip(rows.tolist(), cols.tolist())) == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
+    # half are kept, and 1 in 9 of the moved ones draws the zero offset: 5/9 stay in place
+    assert np.mean((rows == 2) & (cols == 2)) == pytest.approx(5 / 9, abs=0.07)
+    np.testing.assert_array_equal(cnn.random_shift(x, 1, np.random.default_rng(4), fraction=0), x)
 
 
 def test_network_gradients_match_numerical_gradients():
