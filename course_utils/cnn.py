@@ -272,7 +272,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         params = self.init_params(len(self.classes_), rng)
         # Adam: a running mean m of the gradients and v of their squares, bias-corrected.
-        m = {k: np.zeros_like(v) for k, v in params.items()}
+        m = {k: np.zeros_like(p) for k, p in params.items()}
         v = {k: np.zeros_like(p) for k, p in params.items()}
         beta1, beta2, eps, t = 0.9, 0.999, 1e-8, 0
         self.history_: dict[str, list[float]] = {"loss": []}
@@ -294,7 +294,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
                     m[k] = beta1 * m[k] + (1 - beta1) * g
                     v[k] = beta2 * v[k] + (1 - beta2) * g * g
                     params[k] -= (lr_t * m[k] / (np.sqrt(v[k]) + eps)).astype(self.dtype)
-            self.params_ = params
+            self.params_ = params  # so that score() below can predict with the current weights
             self.history_["loss"].append(float(np.mean(losses)))
             if X_val is not None:
                 self.history_["val_accuracy"].append(self.score(X_val, y_val))

@@ -144,16 +144,15 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     ``f`` takes no argument and reads ``x``, which is changed in place one element at a time
     and restored. Use float64 arrays: in float32 the difference is dominated by rounding.
     """
-    grad = np.zeros_like(x, dtype=float)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: writing flat changes x
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
         up = f()
-        flat[i] = old - eps
+        x[i] = old - eps
         down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
     return grad
 
 
