@@ -71,3 +71,45 @@ def bpt_dataset(noise_dex: float = 0.1, agn_min_oh: float = 8.5, seed: int = 0
     parameters = pd.concat([hii[columns].assign(kind="HII"), agn[columns].assign(kind="AGN")],
                            ignore_index=True)
     return X, y, parameters
+
+
+def plot_bpt(ax, X=None, y=None, model=None, xlim=(-3.0, 1.2), ylim=(-3.0, 1.8),
+             resolution: int = 250, s: float = 6):
+    """Draw the [NII] BPT plane: a classifier's regions, the points and the K03/K01 lines.
+
+    Parameters
+    ----------
+    ax
+        Matplotlib axes to draw on.
+    X, y
+        Points (n, 2) and their classes (0 HII, 1 AGN); optional.
+    model
+        A fitted classifier with ``predict``; its decision regions are shaded.
+    xlim, ylim
+        Plot range in dex.
+    resolution
+        Number of grid cells per axis for the decision regions.
+    s
+        Marker size of the points.
+    """
+    from matplotlib.colors import ListedColormap
+
+    from course_utils.diagnostics import kauffmann03, kewley01_nii
+
+    colours = ("tab:blue", "tab:red")
+    if model is not None:
+        gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+        region = model.predict(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+        ax.contourf(gx, gy, region, levels=[-0.5, 0.5, 1.5], cmap=ListedColormap(colours), alpha=0.2)
+    if X is not None:
+        for label, (colour, name) in enumerate(zip(colours, CLASS_NAMES)):
+            ax.scatter(*X[y == label].T, s=s, color=colour, alpha=0.6, label=name, linewidths=0)
+    x = np.linspace(xlim[0], 0.04, 300)
+    ax.plot(x, kauffmann03(x), "k--", lw=1.5, label="Kauffmann et al. 2003")
+    x = np.linspace(xlim[0], 0.46, 300)
+    ax.plot(x, kewley01_nii(x), "k-", lw=1.5, label="Kewley et al. 2001")
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    ax.set_xlabel(r"log([NII]6583 / H$\alpha$) [dex]")
+    ax.set_ylabel(r"log([OIII]5007 / H$\beta$) [dex]")
+    return ax

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course_utils.bpt import bpt_dataset
+from course_utils.bpt import bpt_dataset, plot_bpt
 from course_utils.diagnostics import bpt_class
 
 
@@ -35,3 +35,20 @@ def test_scatter_is_seeded_and_has_the_requested_size():
 def test_too_strict_metallicity_cut_is_reported():
     with pytest.raises(ValueError, match="12\\+log\\(O/H\\)"):
         bpt_dataset(agn_min_oh=9.3)
+
+
+def test_plot_bpt_draws_regions_points_and_lines():
+    import matplotlib.pyplot as plt
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y, _ = bpt_dataset()
+    fig, ax = plt.subplots()
+    plot_bpt(ax, X, y, DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y), resolution=20)
+    labels = [h.get_label() for h in ax.get_legend_handles_labels()[0]]
+    assert "Kewley et al. 2001" in labels and "AGN (narrow-line region)" in labels
+    assert "[NII]" in ax.get_xlabel() and "[OIII]" in ax.get_ylabel()
+    # the drawn K01 curve is the published one
+    line = next(l for l in ax.get_lines() if l.get_label() == "Kewley et al. 2001")
+    xd, yd = line.get_data()
+    assert np.allclose(yd, 0.61 / (xd - 0.47) + 1.19)
+    plt.close(fig)
