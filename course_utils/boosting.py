@@ -17,14 +17,17 @@ round (``sample_weights_``) so that notebooks can show them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.tree import DecisionTreeRegressor
 
-from course_utils.trees import DecisionTree
+from course_utils.trees import DecisionTree, _check_xy
 
 
-def samme_update(sample_weight, incorrect, n_classes: int = 2,
+def samme_update(sample_weight: ArrayLike, incorrect: ArrayLike, n_classes: int = 2,
                  learning_rate: float = 1.0) -> tuple[float, np.ndarray]:
     """One SAMME round: the learner's say and the new sample weights.
 
@@ -91,8 +94,8 @@ class AdaBoostSAMME(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.estimator = estimator
 
-    def fit(self, X, y) -> "AdaBoostSAMME":
-        X, y = np.asarray(X, dtype=float), np.asarray(y)
+    def fit(self, X: ArrayLike, y: ArrayLike) -> "AdaBoostSAMME":
+        X, y = _check_xy(X, y)
         self.classes_ = np.unique(y)
         n_classes = len(self.classes_)
         if n_classes < 2:
@@ -121,7 +124,7 @@ class AdaBoostSAMME(ClassifierMixin, BaseEstimator):
         self.sample_weights_ = np.array(history)
         return self
 
-    def staged_decision_function(self, X):
+    def staged_decision_function(self, X: ArrayLike) -> Iterator[np.ndarray]:
         """Yield the weighted class votes, shape (n_samples, n_classes), after each round."""
         X = np.asarray(X, dtype=float)
         votes = np.zeros((len(X), len(self.classes_)))
@@ -129,17 +132,17 @@ class AdaBoostSAMME(ClassifierMixin, BaseEstimator):
             votes += alpha * (learner.predict(X)[:, None] == self.classes_)
             yield votes / votes.sum(axis=1, keepdims=True)
 
-    def staged_predict(self, X):
+    def staged_predict(self, X: ArrayLike) -> Iterator[np.ndarray]:
         """Yield the ensemble's predictions after 1, 2, ... rounds."""
         for votes in self.staged_decision_function(X):
             yield self.classes_[np.argmax(votes, axis=1)]
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Weighted class votes of all learners, normalised to sum to 1 per row."""
         *_, last = self.staged_decision_function(X)
         return last
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The class with the largest weighted vote (the first class on a tie)."""
         return self.classes_[np.argmax(self.decision_function(X), axis=1)]
 
@@ -209,8 +212,9 @@ class AdaBoostR2(RegressorMixin, BaseEstimator):
             return 1 - np.exp(-scaled)
         raise ValueError(f"loss must be 'linear', 'square' or 'exponential', got {self.loss!r}")
 
-    def fit(self, X, y) -> "AdaBoostR2":
-        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    def fit(self, X: ArrayLike, y: ArrayLike) -> "AdaBoostR2":
+        X, y = _check_xy(X, y)
+        y = y.astype(float)
         rng = np.random.default_rng(self.random_state)
         base = DecisionTreeRegressor(max_depth=3) if self.estimator is None else self.estimator
         n = len(y)
@@ -241,14 +245,14 @@ class AdaBoostR2(RegressorMixin, BaseEstimator):
         self.sample_weights_ = np.array(history)
         return self
 
-    def staged_predict(self, X):
+    def staged_predict(self, X: ArrayLike) -> Iterator[np.ndarray]:
         """Yield the weighted-median prediction after 1, 2, ... rounds."""
         X = np.asarray(X, dtype=float)
         predictions = np.column_stack([learner.predict(X) for learner in self.estimators_])
         for k in range(1, len(self.estimators_) + 1):
             yield weighted_median(predictions[:, :k], self.estimator_weights_[:k])
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Weighted median of the learners' predictions."""
         X = np.asarray(X, dtype=float)
         predictions = np.column_stack([learner.predict(X) for learner in self.estimators_])

@@ -73,8 +73,10 @@ def bpt_dataset(noise_dex: float = 0.1, agn_min_oh: float = 8.5, seed: int = 0
     return X, y, parameters
 
 
-def plot_bpt(ax, X=None, y=None, model=None, xlim=(-3.0, 1.2), ylim=(-3.0, 1.8),
-             resolution: int = 250, s: float = 6):
+def plot_bpt(ax: "matplotlib.axes.Axes", X: np.ndarray | None = None, y: np.ndarray | None = None,
+             model=None, xlim: tuple[float, float] = (-3.0, 1.2),
+             ylim: tuple[float, float] = (-3.0, 1.8), resolution: int = 250,
+             s: float = 6) -> "matplotlib.axes.Axes":
     """Draw the [NII] BPT plane: a classifier's regions, the points and the K03/K01 lines.
 
     Parameters

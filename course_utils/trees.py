@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 CRITERIA = ("gini", "entropy")
@@ -33,12 +34,24 @@ def _impurity_from_counts(counts: np.ndarray, criterion: str) -> np.ndarray:
     raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
 
 
+def _check_xy(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """X as a float array of shape (n_samples, n_features) and y with n_samples entries."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(f"X must have shape (n_samples, n_features) and y shape (n_samples,); "
+                         f"got X of shape {X.shape} and y of shape {y.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"X has {np.count_nonzero(~np.isfinite(X))} NaN or infinite values; "
+                         f"remove or replace them first")
+    return X, y
+
+
 def _class_counts(y: np.ndarray, sample_weight: np.ndarray | None, classes: np.ndarray) -> np.ndarray:
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     return np.array([w[y == c].sum() for c in classes])
 
 
-def gini(y, sample_weight=None) -> float:
+def gini(y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
     """Gini impurity, 1 - sum_k p_k^2, of the labels ``y`` (p_k: weighted class fractions).
 
     0 for a pure node; 0.5 for two classes in equal shares.
@@ -47,7 +60,7 @@ def gini(y, sample_weight=None) -> float:
     return float(_impurity_from_counts(_class_counts(y, sample_weight, np.unique(y)), "gini"))
 
 
-def entropy(y, sample_weight=None) -> float:
+def entropy(y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
     """Shannon entropy, -sum_k p_k log2 p_k, of the labels ``y`` in bits.
 
     0 for a pure node; 1 bit for two classes in equal shares.
@@ -56,13 +69,14 @@ def entropy(y, sample_weight=None) -> float:
     return float(_impurity_from_counts(_class_counts(y, sample_weight, np.unique(y)), "entropy"))
 
 
-def impurity(y, criterion: str = "gini", sample_weight=None) -> float:
+def impurity(y: ArrayLike, criterion: str = "gini", sample_weight: ArrayLike | None = None) -> float:
     """Gini impurity or entropy of ``y``, by name."""
     y = np.asarray(y)
     return float(_impurity_from_counts(_class_counts(y, sample_weight, np.unique(y)), criterion))
 
 
-def split_gain(y, left, criterion: str = "gini", sample_weight=None) -> float:
+def split_gain(y: ArrayLike, left: ArrayLike, criterion: str = "gini",
+               sample_weight: ArrayLike | None = None) -> float:
     """Impurity decrease of splitting ``y`` into ``y[left]`` and ``y[~left]``.
 
     gain = I(parent) - (W_left I(left) + W_right I(right)) / W_parent, where W are the
@@ -85,7 +99,8 @@ class Split:
     gain: float
 
 
-def best_split(X, y, criterion: str = "gini", sample_weight=None) -> Split | None:
+def best_split(X: ArrayLike, y: ArrayLike, criterion: str = "gini",
+               sample_weight: ArrayLike | None = None) -> Split | None:
     """The axis-aligned split with the largest impurity decrease.
 
     Every feature is sorted once; the class counts left of each cut are cumulative sums,
@@ -109,11 +124,7 @@ def best_split(X, y, criterion: str = "gini", sample_weight=None) -> Split | Non
     Split or None
         None when no feature takes two distinct values (nothing to split).
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y)
-    if X.ndim != 2 or len(X) != len(y):
-        raise ValueError(f"X must have shape (n_samples, n_features) with n_samples = len(y) = "
-                         f"{len(y)}; got shape {X.shape}")
+    X, y = _check_xy(X, y)
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     classes, y_index = np.unique(y, return_inverse=True)
     onehot = np.eye(len(classes))[y_index] * w[:, None]  # weighted one-hot class counts
@@ -164,9 +175,8 @@ class DecisionTree(ClassifierMixin, BaseEstimator):
         self.criterion = criterion
         self.min_samples_split = min_samples_split
 
-    def fit(self, X, y, sample_weight=None) -> "DecisionTree":
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y)
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> "DecisionTree":
+        X, y = _check_xy(X, y)
         if self.criterion not in CRITERIA:
             raise ValueError(f"criterion must be one of {CRITERIA}, got {self.criterion!r}")
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
@@ -205,12 +215,12 @@ class DecisionTree(ClassifierMixin, BaseEstimator):
             stack += [(node.left, rows[left]), (node.right, rows[~left])]
         return out
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Weighted class fractions of the leaf each row falls in."""
         values = self._leaf_values(X)
         return values / values.sum(axis=1, keepdims=True)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The majority class of each row's leaf (the first class on a tie)."""
         return self.classes_[np.argmax(self._leaf_values(X), axis=1)]
 

@@ -100,3 +100,9 @@ def test_adaboost_r2_is_deterministic_and_down_weights_good_points():
     assert np.argmax(ratio) == worst
     with pytest.raises(ValueError, match="loss"):
         AdaBoostR2(2, loss="huber").fit(X, y)
+    with pytest.raises(ValueError, match="shape"):
+        AdaBoostR2(2).fit(X, y[:-1])
+    X_nan = X.copy()
+    X_nan[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        AdaBoostSAMME(2).fit(X_nan, y > y.mean())
