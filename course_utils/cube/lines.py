@@ -19,7 +19,7 @@ are *missing* (intensity 0, error 0). [NII]6548 is tied to [NII]6583 by their at
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
@@ -266,7 +266,6 @@ class LineMaps:
     limit_sigma: float = 3.0
     redshift: float = REDSHIFT
     reference: str = "Halpha"
-    extra: dict = field(default_factory=dict)
 
     def __getitem__(self, line: str) -> np.ndarray:
         """The flux map of one line."""

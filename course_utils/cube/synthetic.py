@@ -24,7 +24,6 @@ format. The design, loosely following what those papers report:
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import astropy.units as u
@@ -288,7 +287,3 @@ def truth_path_of(cube_path: str | Path) -> Path:
     cube_path = Path(cube_path)
     return cube_path.with_name(cube_path.stem + "_truth.fits")
 
-
-if __name__ == "__main__":  # pragma: no cover - quick timing by hand
-    t0 = time.perf_counter()
-    print(load_henize2_10_cube(), f"{time.perf_counter() - t0:.1f} s")
