@@ -58,7 +58,7 @@ def test_chunked_dask_run_equals_the_in_memory_run(cube_path, in_memory):
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
-        chunked = run_pipeline(cube_path, SeededN2Game(), scheduler=client, chunk_rows=8)
+        chunked = run_pipeline(cube_path, SeededN2Game(), scheduler=client, chunk_rows=16)
     for key in in_memory.properties.keys():
         assert np.array_equal(chunked.properties[key], in_memory.properties[key], equal_nan=True)
     assert np.array_equal(chunked.lines.flux, in_memory.lines.flux, equal_nan=True)

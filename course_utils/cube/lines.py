@@ -28,7 +28,7 @@ import pandas as pd
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..library import MUSE_LINES, line_table
+from ..library import MUSE_LINES, canonical_lines, line_table
 from .muse import C_KMS, MuseCube, image_hdu, instrumental_sigma
 from .synthetic import REDSHIFT, TIED_LINES
 
@@ -56,16 +56,13 @@ class _Group:
 
 
 def rest_wavelengths(lines) -> dict[str, float]:
-    """Air rest wavelengths (A) for line names, or pass a ``{name: wavelength}`` mapping."""
+    """Air rest wavelengths (A) of lines given by name or alias (``"[NII]6584"``), or pass a
+    ``{name: wavelength}`` mapping for lines the course's list does not have."""
     if isinstance(lines, dict):
         return {str(k): float(v) for k, v in lines.items()}
-    table = line_table()["wavelength"].to_dict()
-    table.update({k: v[0] for k, v in TIED_LINES.items()})
-    unknown = [l for l in lines if l not in table]
-    if unknown:
-        raise KeyError(f"unknown line names {unknown}; use names from "
-                       "course_utils.library.line_table() or pass {name: air wavelength}")
-    return {l: float(table[l]) for l in lines}
+    names = canonical_lines(list(lines))
+    table = line_table(derived=True)["wavelength"]
+    return {n: float(table[n]) for n in names}
 
 
 def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float) -> list[_Group]:
