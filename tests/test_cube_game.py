@@ -10,9 +10,10 @@ from course_utils.game import Game
 from course_utils.library import MUSE_LINES, build_library
 
 # Median |GAME - truth| allowed in the high-S/N knots (H-alpha S/N > 200). Measured on this
-# configuration: 0.03, 0.02, 0.23, 0.12 -- at the level of the library's noise-free
-# cross-validation errors plus the effect of the spectral noise (Ucci et al. 2018).
-TOLERANCE = {"12+log(O/H)": 0.08, "log U": 0.06, "log P/k": 0.4, "A_V": 0.3}
+# configuration: 0.029 dex, 0.024 dex, 0.38 dex, 0.06 mag -- the library's cross-validation
+# errors plus the spectral noise (Ucci et al. 2018); log P/k is the hard one, as only the
+# [SII] doublet is density-sensitive.
+TOLERANCE = {"12+log(O/H)": 0.08, "log U": 0.06, "log P/k": 0.6, "A_V": 0.2}
 
 
 @pytest.fixture(scope="module")
