@@ -55,7 +55,9 @@ def main() -> None:
         print("course_utils.game not available: GAME stages skipped")
     else:
         t0 = time.perf_counter()
-        game = Game(n_draws=100, random_state=0).fit(build_library(args.models, seed=0))
+        # the cube's dusty centre reaches A_V ~ 5 mag: the library must cover it
+        library = build_library(args.models, lines=list(MUSE_LINES), seed=0, av_range=(0.0, 6.0))
+        game = Game(n_draws=100, random_state=0).fit(library)
         print(f"fit GAME on {args.models} models (not part of the target): "
               f"{time.perf_counter() - t0:6.1f} s")
     rss_before = peak_gb()

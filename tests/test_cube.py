@@ -248,3 +248,12 @@ def test_load_generates_once_into_the_data_folder(tmp_path, monkeypatch):
     assert load_henize2_10_cube(size=10, seed=4) == path
     assert path.stat().st_mtime_ns == stamp  # reused, not rebuilt
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, truth_path_of(path).name]
+
+
+def test_large_cubes_are_fitted_in_strips_with_the_same_result(cube, line_maps, monkeypatch):
+    import course_utils.cube.lines as lines_module
+
+    monkeypatch.setattr(lines_module, "MAX_SPAXELS", 7 * SIZE)  # strips of 7 rows
+    strips = fit_line_maps(cube)
+    assert np.array_equal(strips.flux, line_maps.flux, equal_nan=True)
+    assert np.array_equal(strips.status, line_maps.status)

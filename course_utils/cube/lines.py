@@ -39,6 +39,8 @@ WINDOW = 25.0
 #: Nebular lines close enough to GAME's lines to sit in their windows: fitted as extra
 #: free Gaussians when a neighbour is requested, so they do not bias it.
 NUISANCE_LINES = ("HeI5016", "SIII6312")
+#: Spaxels fitted in one batch (~20 kB each, so ~0.4 GB); larger cubes go in strips.
+MAX_SPAXELS = 20_000
 #: Status codes of :attr:`LineMaps.status`.
 MISSING, UPPER_LIMIT, DETECTED = 0, 1, 2
 #: GAME's error value marking an upper limit.
@@ -374,6 +376,17 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     -------
     LineMaps
     """
+    ny_all, nx = cube.shape[1:]
+    if rows is None and ny_all * nx > MAX_SPAXELS:
+        # a full-field MUSE cube (~90 000 spaxels) in strips, to bound the memory of the
+        # batched fits; spaxels are independent, so the result is the same
+        step = max(1, MAX_SPAXELS // nx)
+        settings = dict(lines=lines, redshift=redshift, reference=reference, snr_min=snr_min,
+                        limit_sigma=limit_sigma, v_max=v_max, s_max=s_max,
+                        fallback_sigma=fallback_sigma)
+        return LineMaps.concatenate([fit_line_maps(cube, rows=slice(y, min(y + step, ny_all)),
+                                                   **settings)
+                                     for y in range(0, ny_all, step)], cube.wcs)
     rows = rows or slice(None)
     rest = rest_wavelengths(lines)
     names = list(rest)
@@ -383,8 +396,7 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         if extra not in rest and min(abs(lam - l) for l in rest.values()) < BLEND_SEPARATION:
             rest[extra] = lam
     groups = line_groups(rest, cube.wavelength, redshift)
-    ny = len(range(cube.shape[1])[rows])
-    nx = cube.shape[2]
+    ny = len(range(ny_all)[rows])
     n = ny * nx
 
     def window(group):

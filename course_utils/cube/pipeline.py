@@ -109,7 +109,9 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
     else:
         client = own_client = Client(scheduler)
     try:
-        game_future = client.scatter(game, broadcast=True) if game is not None else None
+        # hash=False: a fresh key per call, so a later call never races the release of this one
+        game_future = (client.scatter(game, broadcast=True, hash=False)
+                       if game is not None else None)
         jobs = []
         for p in paths:
             cube = read_muse_cube(p)  # scan once here; tasks read only their strips
