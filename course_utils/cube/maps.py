@@ -234,14 +234,25 @@ def plot_map(image: np.ndarray, wcs: WCS, ax=None, title: str = "", label: str =
     """
     import matplotlib.pyplot as plt
 
-    if ax is None:
+    new = ax is None
+    if new:
         ax = plt.figure(figsize=(5.5, 4.5)).add_subplot(projection=wcs)
     im = ax.imshow(image, origin="lower", cmap=cmap, **imshow_kwargs)
     ax.figure.colorbar(im, ax=ax, label=label)
+    _sky_axes(ax)
+    ax.set_title(title)
+    if new:
+        ax.figure.tight_layout()
+    return ax
+
+
+def _sky_axes(ax) -> None:
+    """RA/Dec labels; on WCS axes, few enough RA ticks that they do not overlap."""
     ax.set_xlabel("RA (ICRS)")
     ax.set_ylabel("Dec (ICRS)")
-    ax.set_title(title)
-    return ax
+    if hasattr(ax, "coords"):
+        ax.coords[0].set_ticks(number=3)
+        ax.coords[0].set_major_formatter("hh:mm:ss.s")
 
 
 def plot_property_maps(maps: PropertyMaps, stat: str = "mean", properties=None):
@@ -287,13 +298,16 @@ def plot_bpt_map(line_maps: LineMaps, ax=None, title: str = "[NII] BPT class per
     cls = bpt_map(line_maps)["class"].astype(float)
     cls[cls < 0] = np.nan
     cmap = ListedColormap(["tab:blue", "tab:green", "tab:red"])
-    if ax is None:
-        ax = plt.figure(figsize=(5.5, 4.5)).add_subplot(projection=line_maps.wcs)
+    new = ax is None
+    if new:
+        ax = plt.figure(figsize=(6, 4.5)).add_subplot(projection=line_maps.wcs)
     ax.set_facecolor("0.85")
     im = ax.imshow(cls, origin="lower", cmap=cmap, vmin=-0.5, vmax=2.5)
-    bar = ax.figure.colorbar(im, ax=ax, ticks=[0, 1, 2], label="class (dimensionless)")
+    bar = ax.figure.colorbar(im, ax=ax, ticks=[0, 1, 2])
     bar.ax.set_yticklabels(["star-forming", "composite", "AGN"])
-    ax.set_xlabel("RA (ICRS)")
-    ax.set_ylabel("Dec (ICRS)")
+    bar.set_label("BPT class (grey: a line not detected)")
+    _sky_axes(ax)
     ax.set_title(title)
+    if new:
+        ax.figure.tight_layout()
     return ax
