@@ -154,3 +154,9 @@ def test_plots_have_wcs_axes_colour_bars_and_units(in_memory):
     ax = plot_bpt_map(in_memory.lines)
     assert ax.get_title()
     plt.close("all")
+
+
+def test_pipeline_takes_a_list_of_cubes(cube_path, in_memory):
+    results = run_pipeline([cube_path, cube_path], None, lines=["Halpha", "NII6583"])
+    assert len(results) == 2 and all(r.properties is None for r in results)
+    np.testing.assert_array_equal(results[1].lines["Halpha"], in_memory.lines["Halpha"])

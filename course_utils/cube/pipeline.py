@@ -109,7 +109,8 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
     else:
         client = own_client = Client(scheduler)
     try:
-        # hash=False: a fresh key per call, so a later call never races the release of this one
+        # a fresh key per call: a hashed key shared with an earlier call on the same client
+        # can be released by that call while this one still needs it ("lost dependencies")
         game_future = (client.scatter(game, broadcast=True, hash=False)
                        if game is not None else None)
         jobs = []
