@@ -9,12 +9,13 @@ format. The design, loosely following what those papers report:
 - 12+log(O/H): ~8.3 in the outskirts rising to super-solar (~8.8) in the two central knots;
 - log U and log P/k: higher in the knots (up to -2.4 and ~7.2, i.e. n ~ 1600 cm^-3 in knot 4
   as Cresci et al. measure from [SII]); diffuse gas at log U ~ -3.4, log P/k ~ 6 (n ~ 100);
-- A_V: a dusty centre (up to ~4.5 mag, Ucci et al. find 5-7 mag in the central sites) on a
-  0.5 mag floor;
+- A_V: a dusty centre (up to ~5 mag; Ucci et al. find 5-7 mag in the central sites) on a
+  0.5 mag floor -- a library used on this cube must reach A_V ~ 6;
 - kinematics: a rotating disc (60 km/s, inclination 40 deg, PA 130 deg) and a velocity
   dispersion of 35-65 km/s, convolved with MUSE's line-spread function;
-- line ratios: the MAPPINGS 5.1 HII grid of the course library interpolated at each spaxel's
-  true parameters, attenuated with the Cardelli et al. (1989) curve; [NII]6548 and
+- line ratios: the course library's model (:func:`course_utils.library.grid_model`: the
+  MAPPINGS 5.1 HII grid interpolated at each spaxel's true parameters, attenuated with the
+  Cardelli et al. 1989 curve), scaled to the designed H-alpha; [NII]6548 and
   [OIII]4959 from their atomic ratios to [NII]6583 and [OIII]5007;
 - a smooth stellar continuum (no absorption lines) and Gaussian noise whose variance is
   exactly the ``STAT`` extension: a sky term rising to the red, sky-line spikes, and a term
