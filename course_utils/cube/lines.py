@@ -19,6 +19,7 @@ are *missing* (intensity 0, error 0). [NII]6548 is tied to [NII]6583 by their at
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,7 +227,9 @@ def _full_jacobian(wave, group, redshift, v, s, coef, h):
 def _variance_from_data(y: np.ndarray) -> np.ndarray:
     """Per-spaxel noise estimate for cubes without STAT: MAD of channel-to-channel steps."""
     diff = np.diff(y, axis=1)
-    mad = np.nanmedian(np.abs(diff - np.nanmedian(diff, axis=1, keepdims=True)), axis=1)
+    with warnings.catch_warnings():  # NaN spaxels have no noise estimate: NaN is the answer
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mad = np.nanmedian(np.abs(diff - np.nanmedian(diff, axis=1, keepdims=True)), axis=1)
     return np.broadcast_to(((1.4826 * mad) ** 2 / 2.0)[:, None], y.shape).copy()
 
 
