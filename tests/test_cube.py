@@ -272,7 +272,7 @@ def test_data_only_cube_with_nan_edges_is_fitted_quietly(cube, tmp_path):
 def test_spaxels_flagged_in_dq_are_masked(tmp_path):
     header = fits.Header({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 129.0,
                           "CRVAL2": -26.4, "CDELT1": -5.5e-5, "CDELT2": 5.5e-5, "CTYPE3": "AWAV",
-                          "CUNIT3": "Angstrom", "CRVAL3": 4750.0, "CDELT3": 1.25})
+                          "CUNIT3": "Angstrom", "CRVAL3": 4750.0, "CDELT3": 1.25, "CRPIX3": 1.0})
     dq = np.zeros((4, 3, 3), np.uint8)
     dq[:, 1, 2] = 1
     path = _write(tmp_path / "dq.fits", np.ones((4, 3, 3), np.float32), header,
