@@ -3,6 +3,7 @@
 One module per idea:
 
 - :mod:`course_utils.checks`    self-check helpers used by exercise cells
+- :mod:`course_utils.cube`      MUSE cubes: synthetic Henize 2-10, reader, line maps, GAME maps
 - :mod:`course_utils.notebooks` build student notebooks from ``solutions/``
 - :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
 - :mod:`course_utils.library`   the emission-line library (MAPPINGS grid, line names, GAME files)
