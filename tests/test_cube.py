@@ -248,3 +248,35 @@ def test_load_generates_once_into_the_data_folder(tmp_path, monkeypatch):
     assert load_henize2_10_cube(size=10, seed=4) == path
     assert path.stat().st_mtime_ns == stamp  # reused, not rebuilt
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, truth_path_of(path).name]
+
+
+def test_large_cubes_are_fitted_in_strips_with_the_same_result(cube, line_maps, monkeypatch):
+    import course_utils.cube.lines as lines_module
+
+    monkeypatch.setattr(lines_module, "MAX_SPAXELS", 7 * SIZE)  # strips of 7 rows
+    strips = fit_line_maps(cube)
+    assert np.array_equal(strips.flux, line_maps.flux, equal_nan=True)
+    assert np.array_equal(strips.status, line_maps.status)
+
+
+def test_data_only_cube_with_nan_edges_is_fitted_quietly(cube, tmp_path):
+    corner = np.asarray(cube.data[:, :8, :8])
+    header = WCS(cube.header)[:, :8, :8].to_header()
+    path = _write(tmp_path / "corner.fits", corner, header)
+    maps = fit_line_maps(read_muse_cube(path), lines=["Halpha", "NII6583"])  # warnings are errors
+    nan = np.isnan(corner[0])
+    assert nan.any() and (maps.status[:, nan] == MISSING).all()
+    assert (maps.status[maps.lines.index("Halpha")][~nan] == DETECTED).all()
+
+
+def test_spaxels_flagged_in_dq_are_masked(tmp_path):
+    header = fits.Header({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 129.0,
+                          "CRVAL2": -26.4, "CDELT1": -5.5e-5, "CDELT2": 5.5e-5, "CTYPE3": "AWAV",
+                          "CUNIT3": "Angstrom", "CRVAL3": 4750.0, "CDELT3": 1.25, "CRPIX3": 1.0})
+    dq = np.zeros((4, 3, 3), np.uint8)
+    dq[:, 1, 2] = 1
+    path = _write(tmp_path / "dq.fits", np.ones((4, 3, 3), np.float32), header,
+                  [fits.ImageHDU(dq, name="DQ")])
+    cube = read_muse_cube(path)
+    assert cube.mask.sum() == 1 and cube.mask[1, 2]
+    np.testing.assert_allclose(cube.wavelength, [4750.0, 4751.25, 4752.5, 4753.75])

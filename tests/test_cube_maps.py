@@ -58,7 +58,7 @@ def test_chunked_dask_run_equals_the_in_memory_run(cube_path, in_memory):
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
-        chunked = run_pipeline(cube_path, SeededN2Game(), scheduler=client, chunk_rows=8)
+        chunked = run_pipeline(cube_path, SeededN2Game(), scheduler=client, chunk_rows=16)
     for key in in_memory.properties.keys():
         assert np.array_equal(chunked.properties[key], in_memory.properties[key], equal_nan=True)
     assert np.array_equal(chunked.lines.flux, in_memory.lines.flux, equal_nan=True)
@@ -154,3 +154,9 @@ def test_plots_have_wcs_axes_colour_bars_and_units(in_memory):
     ax = plot_bpt_map(in_memory.lines)
     assert ax.get_title()
     plt.close("all")
+
+
+def test_pipeline_takes_a_list_of_cubes(cube_path, in_memory):
+    results = run_pipeline([cube_path, cube_path], None, lines=["Halpha", "NII6583"])
+    assert len(results) == 2 and all(r.properties is None for r in results)
+    np.testing.assert_array_equal(results[1].lines["Halpha"], in_memory.lines["Halpha"])

@@ -6,6 +6,20 @@
 - :mod:`~course_utils.cube.maps`      GAME per spaxel, map files, radial profiles, BPT map, plots
 - :mod:`~course_utils.cube.pipeline`  the whole chain, in memory or in chunks on dask
 
+Typical use (the GAME estimator comes from :mod:`course_utils.game`)::
+
+    from course_utils import cube
+    from course_utils.game import Game
+    from course_utils.library import build_library
+
+    path = cube.load_henize2_10_cube(size=40)          # generated once, then cached
+    data = cube.read_muse_cube(path)                   # also reads real MUSE pipeline cubes
+    lines = cube.fit_line_maps(data)                   # GAME's ten lines, every spaxel
+    game = Game(n_draws=100).fit(build_library(20_000, av_range=(0, 6)))
+    props = cube.game_maps(lines, game)                # props["12+log(O/H)_mean"], ...
+    profile = cube.radial_profile(props["12+log(O/H)_mean"], props.wcs)
+    result = cube.run_pipeline(path, game, scheduler="local")   # the same on dask
+
 References: Cresci et al. 2017, A&A 604, A101 and Ucci et al. 2019, MNRAS 483, 1295 (Henize 2-10
 with MUSE); Bacon et al. 2010, SPIE 7735 (MUSE).
 """

@@ -19,7 +19,8 @@ are *missing* (intensity 0, error 0). [NII]6548 is tied to [NII]6583 by their at
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
@@ -28,7 +29,7 @@ import pandas as pd
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..library import MUSE_LINES, line_table
+from ..library import MUSE_LINES, canonical_lines, line_table
 from .muse import C_KMS, MuseCube, image_hdu, instrumental_sigma
 from .synthetic import REDSHIFT, TIED_LINES
 
@@ -39,6 +40,8 @@ WINDOW = 25.0
 #: Nebular lines close enough to GAME's lines to sit in their windows: fitted as extra
 #: free Gaussians when a neighbour is requested, so they do not bias it.
 NUISANCE_LINES = ("HeI5016", "SIII6312")
+#: Spaxels fitted in one batch (~20 kB each, so ~0.4 GB); larger cubes go in strips.
+MAX_SPAXELS = 20_000
 #: Status codes of :attr:`LineMaps.status`.
 MISSING, UPPER_LIMIT, DETECTED = 0, 1, 2
 #: GAME's error value marking an upper limit.
@@ -56,16 +59,13 @@ class _Group:
 
 
 def rest_wavelengths(lines) -> dict[str, float]:
-    """Air rest wavelengths (A) for line names, or pass a ``{name: wavelength}`` mapping."""
+    """Air rest wavelengths (A) of lines given by name or alias (``"[NII]6584"``), or pass a
+    ``{name: wavelength}`` mapping for lines the course's list does not have."""
     if isinstance(lines, dict):
         return {str(k): float(v) for k, v in lines.items()}
-    table = line_table()["wavelength"].to_dict()
-    table.update({k: v[0] for k, v in TIED_LINES.items()})
-    unknown = [l for l in lines if l not in table]
-    if unknown:
-        raise KeyError(f"unknown line names {unknown}; use names from "
-                       "course_utils.library.line_table() or pass {name: air wavelength}")
-    return {l: float(table[l]) for l in lines}
+    names = canonical_lines(list(lines))
+    table = line_table(derived=True)["wavelength"]
+    return {n: float(table[n]) for n in names}
 
 
 def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float) -> list[_Group]:
@@ -227,7 +227,9 @@ def _full_jacobian(wave, group, redshift, v, s, coef, h):
 def _variance_from_data(y: np.ndarray) -> np.ndarray:
     """Per-spaxel noise estimate for cubes without STAT: MAD of channel-to-channel steps."""
     diff = np.diff(y, axis=1)
-    mad = np.nanmedian(np.abs(diff - np.nanmedian(diff, axis=1, keepdims=True)), axis=1)
+    with warnings.catch_warnings():  # NaN spaxels have no noise estimate: NaN is the answer
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mad = np.nanmedian(np.abs(diff - np.nanmedian(diff, axis=1, keepdims=True)), axis=1)
     return np.broadcast_to(((1.4826 * mad) ** 2 / 2.0)[:, None], y.shape).copy()
 
 
@@ -266,7 +268,6 @@ class LineMaps:
     limit_sigma: float = 3.0
     redshift: float = REDSHIFT
     reference: str = "Halpha"
-    extra: dict = field(default_factory=dict)
 
     def __getitem__(self, line: str) -> np.ndarray:
         """The flux map of one line."""
@@ -378,6 +379,17 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     -------
     LineMaps
     """
+    ny_all, nx = cube.shape[1:]
+    if rows is None and ny_all * nx > MAX_SPAXELS:
+        # a full-field MUSE cube (~90 000 spaxels) in strips, to bound the memory of the
+        # batched fits; spaxels are independent, so the result is the same
+        step = max(1, MAX_SPAXELS // nx)
+        settings = dict(lines=lines, redshift=redshift, reference=reference, snr_min=snr_min,
+                        limit_sigma=limit_sigma, v_max=v_max, s_max=s_max,
+                        fallback_sigma=fallback_sigma)
+        return LineMaps.concatenate([fit_line_maps(cube, rows=slice(y, min(y + step, ny_all)),
+                                                   **settings)
+                                     for y in range(0, ny_all, step)], cube.wcs)
     rows = rows or slice(None)
     rest = rest_wavelengths(lines)
     names = list(rest)
@@ -387,8 +399,7 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         if extra not in rest and min(abs(lam - l) for l in rest.values()) < BLEND_SEPARATION:
             rest[extra] = lam
     groups = line_groups(rest, cube.wavelength, redshift)
-    ny = len(range(cube.shape[1])[rows])
-    nx = cube.shape[2]
+    ny = len(range(ny_all)[rows])
     n = ny * nx
 
     def window(group):

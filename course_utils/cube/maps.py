@@ -8,7 +8,6 @@ position, optionally deprojected for a disc of given inclination and position an
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +26,8 @@ from .synthetic import DISTANCE, HENIZE2_10
 #: Units of GAME's properties, for map headers and colour-bar labels.
 PROPERTY_UNITS = {"12+log(O/H)": "dex", "log U": "dex", "log P/k": "log(K cm-3)",
                   "A_V": "mag", "log n": "log(cm-3)", "log(Z/Zsun)": "dex"}
-#: Rows of the image fitted per GAME call; each block has its own seed (see game_maps).
-BLOCK_ROWS = 8
+#: Image rows per GAME call (see game_maps).
+BLOCK_ROWS = 16
 
 
 @dataclass
@@ -84,12 +83,6 @@ def read_maps(path: str | Path) -> tuple[dict[str, np.ndarray], WCS]:
     return maps, wcs
 
 
-def _block_seed(random_state, block: int) -> int:
-    """Seed of one block of rows: independent streams from (random_state, block index)."""
-    base = 0 if random_state is None else int(random_state)
-    return int(np.random.SeedSequence([base, block]).generate_state(1)[0])
-
-
 def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
               row_offset: int = 0, block_rows: int = BLOCK_ROWS) -> PropertyMaps:
     """Run a fitted GAME estimator on every spaxel with enough detected lines.
@@ -106,10 +99,11 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
     min_detected
         Spaxels with fewer detected lines are left NaN.
     row_offset, block_rows
-        GAME is called on blocks of ``block_rows`` image rows, each with the seed
-        ``SeedSequence([game.random_state, block])`` where ``block`` counts from row 0 of the
-        cube (``row_offset`` is where ``line_maps`` starts). The Monte Carlo draws of a
-        spaxel therefore do not depend on how the cube is split into chunks.
+        GAME is called on blocks of ``block_rows`` image rows counted from row 0 of the cube
+        (``row_offset`` is the cube row where ``line_maps`` starts). Its Monte Carlo draws
+        are seeded by ``game.random_state`` at each call, so a spaxel's result depends only
+        on its block -- the same however the cube is split into chunks (chunks must be whole
+        blocks). With ``noise_aware=True`` GAME's training noise is also set per block.
 
     Returns
     -------
@@ -122,15 +116,11 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
     inten, err, spaxels = line_maps.game_inputs(lines, min_detected=min_detected)
     ny, nx = line_maps.shape
     maps: dict[str, np.ndarray] = {}
-    base_state = game.get_params().get("random_state") if hasattr(game, "get_params") else None
     for start in range(0, ny, block_rows):
         sel = (spaxels[:, 0] >= start) & (spaxels[:, 0] < start + block_rows)
         if not sel.any():
             continue
-        est = copy.copy(game)  # shallow: the fitted regressors are shared, only the seed differs
-        if hasattr(est, "set_params") and "random_state" in est.get_params():
-            est.set_params(random_state=_block_seed(base_state, (row_offset + start) // block_rows))
-        out = est.predict(inten[sel].reset_index(drop=True), err[sel].reset_index(drop=True))
+        out = game.predict(inten[sel].reset_index(drop=True), err[sel].reset_index(drop=True))
         for column in out.columns:
             if column == "pattern" or not pd.api.types.is_numeric_dtype(out[column]):
                 continue  # the pattern of detected lines is not a map
@@ -244,14 +234,25 @@ def plot_map(image: np.ndarray, wcs: WCS, ax=None, title: str = "", label: str =
     """
     import matplotlib.pyplot as plt
 
-    if ax is None:
+    new = ax is None
+    if new:
         ax = plt.figure(figsize=(5.5, 4.5)).add_subplot(projection=wcs)
     im = ax.imshow(image, origin="lower", cmap=cmap, **imshow_kwargs)
     ax.figure.colorbar(im, ax=ax, label=label)
+    _sky_axes(ax)
+    ax.set_title(title)
+    if new:
+        ax.figure.tight_layout()
+    return ax
+
+
+def _sky_axes(ax) -> None:
+    """RA/Dec labels; on WCS axes, few enough RA ticks that they do not overlap."""
     ax.set_xlabel("RA (ICRS)")
     ax.set_ylabel("Dec (ICRS)")
-    ax.set_title(title)
-    return ax
+    if hasattr(ax, "coords"):
+        ax.coords[0].set_ticks(number=3)
+        ax.coords[0].set_major_formatter("hh:mm:ss.s")
 
 
 def plot_property_maps(maps: PropertyMaps, stat: str = "mean", properties=None):
@@ -297,13 +298,16 @@ def plot_bpt_map(line_maps: LineMaps, ax=None, title: str = "[NII] BPT class per
     cls = bpt_map(line_maps)["class"].astype(float)
     cls[cls < 0] = np.nan
     cmap = ListedColormap(["tab:blue", "tab:green", "tab:red"])
-    if ax is None:
-        ax = plt.figure(figsize=(5.5, 4.5)).add_subplot(projection=line_maps.wcs)
+    new = ax is None
+    if new:
+        ax = plt.figure(figsize=(6, 4.5)).add_subplot(projection=line_maps.wcs)
     ax.set_facecolor("0.85")
     im = ax.imshow(cls, origin="lower", cmap=cmap, vmin=-0.5, vmax=2.5)
-    bar = ax.figure.colorbar(im, ax=ax, ticks=[0, 1, 2], label="class (dimensionless)")
+    bar = ax.figure.colorbar(im, ax=ax, ticks=[0, 1, 2])
     bar.ax.set_yticklabels(["star-forming", "composite", "AGN"])
-    ax.set_xlabel("RA (ICRS)")
-    ax.set_ylabel("Dec (ICRS)")
+    bar.set_label("BPT class (grey: a line not detected)")
+    _sky_axes(ax)
     ax.set_title(title)
+    if new:
+        ax.figure.tight_layout()
     return ax

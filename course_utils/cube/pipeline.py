@@ -3,9 +3,9 @@
 The chunked version splits the cube into strips of image rows; each dask task opens the FITS
 file itself (memory-mapped, reading only the channels around the lines), fits the lines of its
 strip and runs GAME on it, so the cube never has to fit in memory and many cubes can be
-processed by one cluster. Every spaxel is fitted independently and GAME's Monte Carlo draws
-are seeded per block of rows (:func:`~course_utils.cube.maps.game_maps`), so the chunked
-result is identical to the in-memory one.
+processed by one cluster. Every spaxel is fitted independently and GAME is called on the same
+blocks of rows in both cases (:func:`~course_utils.cube.maps.game_maps`), so the chunked
+result is identical to the in-memory one for the same ``random_state``.
 
 Using a real cluster: start a scheduler and workers (``dask scheduler`` on one machine,
 ``dask worker tcp://<scheduler-host>:8786`` on each worker machine, all with this course
