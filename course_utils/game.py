@@ -537,12 +537,14 @@ def cross_validate(
 
 def feature_importances(
     game: Game, pattern: str | None = None, n_repeats: int = 5, test_size: int = 2000,
+    noise: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Importance of each line for each property.
 
     Permutation importance (always): the increase of the RMSE on held-out library models
     when one line's feature is shuffled (scikit-learn's ``permutation_importance``), for the
-    pattern's cached model. Impurity importance (only for tree ensembles, e.g. the
+    pattern's cached model (trained with ``noise``, relative errors of the pattern's lines,
+    which also perturb the held-out models; default the estimator's own setting). Impurity importance (only for tree ensembles, e.g. the
     ``"game2019"`` preset): from the fitted trees.
 
     Returns
@@ -554,12 +556,15 @@ def feature_importances(
     from sklearn.inspection import permutation_importance
 
     pattern = "1" * len(game.lines_) if pattern is None else pattern
-    noise = game._fixed_noise() if game.noise_aware is not True else None
     mask = pattern_mask(pattern)
-    model = game.model_for(pattern, None if noise is None else noise[mask])
+    if noise is None and game.noise_aware is not True:
+        fixed = game._fixed_noise()
+        noise = None if fixed is None else fixed[mask]
+    model = game.model_for(pattern, noise)
     rows = np.random.default_rng([game._seed(), 5]).choice(
         len(game.library_), min(test_size, len(game.library_)), replace=False)
-    X, Y = game.training_set(pattern, rows=rows)
+    X, Y = game.training_set(pattern, noise, rows=rows, seed=[game._seed(), 6])
+    X, Y = X[:len(rows)], Y[:len(rows)]
     lines = [l for l, m in zip(game.lines_, mask) if m]
     out = {}
     for j, prop in enumerate(game.properties_):
