@@ -144,11 +144,13 @@ class _MultiOutput:
         weights[-1] = weights[-1] * self.y_scale
         biases[-1] = biases[-1] * self.y_scale + self.y_mean
         Z = np.asarray(X, dtype=np.float32)
-        for i, (W, b) in enumerate(zip(weights, biases)):
-            Z = Z @ W.astype(np.float32)
-            Z += b.astype(np.float32)
-            if i < len(weights) - 1:
-                np.maximum(Z, 0.0, out=Z)
+        # one BLAS thread: measured 2-4x faster than two on these thin matrices
+        with threadpool_limits(1, user_api="blas"):
+            for i, (W, b) in enumerate(zip(weights, biases)):
+                Z = Z @ W.astype(np.float32)
+                Z += b.astype(np.float32)
+                if i < len(weights) - 1:
+                    np.maximum(Z, 0.0, out=Z)
         return Z
 
     @property
@@ -218,7 +220,8 @@ class Game(BaseEstimator):
         train on the library perturbed with the median relative error of each line among the
         spectra being predicted (Ucci et al. 2018). A number: that relative error for every line.
     random_state
-        Seed of the regressors, the noise-aware perturbations and the Monte Carlo draws.
+        Seed of the regressors, the noise-aware perturbations and the Monte Carlo draws
+        (``None`` means 0: the course's results are reproducible).
 
     Attributes
     ----------
@@ -247,9 +250,9 @@ class Game(BaseEstimator):
     def _make_model(self):
         if isinstance(self.regressor, str):
             if self.regressor == "default":
-                return _MultiOutput(default_regressor(self.random_state))
+                return _MultiOutput(default_regressor(self._seed()))
             if self.regressor == "game2019":
-                return _PerProperty(game2019_regressor(self.random_state))
+                return _PerProperty(game2019_regressor(self._seed()))
             raise ValueError(f"regressor={self.regressor!r}: expected 'default', 'game2019' "
                              "or a scikit-learn regressor")
         if not hasattr(self.regressor, "fit") or not hasattr(self.regressor, "predict"):
@@ -422,7 +425,7 @@ class Game(BaseEstimator):
             rows = np.flatnonzero(inverse == k)
             Ik = I[rows][:, mask]
             Ek = None if E is None else E[rows][:, mask]
-            model = self.model_for(pattern_id(mask), self._noise_for(Ik, Ek, mask))
+            model = self.model_for(pattern_id(mask), self.noise_level(Ik, Ek, mask))
             draws = self.draws(Ik, Ek, rng).reshape(-1, int(mask.sum()))
             out = np.empty((len(draws), n_props))
             for start in range(0, len(draws), CHUNK):
@@ -432,7 +435,13 @@ class Game(BaseEstimator):
         table["pattern"] = np.array([pattern_id(p) for p in patterns])[inverse]
         return (table, result) if return_draws else table
 
-    def _noise_for(self, I: np.ndarray, E: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    def noise_level(self, I: np.ndarray, E: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+        """Relative error per line of a pattern that its noise-aware model is trained with.
+
+        ``I``, ``E``: the pattern's spectra and errors (its lines only); ``mask``: its lines.
+        With ``noise_aware=True``, the median over the spectra of error / intensity for each
+        line (upper limits and exact lines excluded), rounded to 0.01; None if noise-free.
+        """
         if self.noise_aware is False or self.noise_aware is None:
             return None
         if self.noise_aware is not True:
@@ -442,7 +451,8 @@ class Game(BaseEstimator):
         relative = np.where(E > 0, E / I, np.nan)
         level = np.nanmedian(np.where(np.isnan(relative).all(axis=0), 0.0, relative), axis=0)
         # Rounded so that spectra with similar errors share one cached model.
-        return np.round(np.nan_to_num(level), 2)
+        level = np.round(np.nan_to_num(level), 2)
+        return level if level.any() else None
 
 
 def truncated_normal(mean: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:

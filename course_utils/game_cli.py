@@ -174,7 +174,7 @@ def run(args) -> None:
         tables[k] = table
         pattern = table["pattern"].iloc[0]
         mask = pattern_mask(pattern)
-        noise = None if args.noise_free else game._noise_for(
+        noise = None if args.noise_free else game.noise_level(
             intensities.to_numpy()[rows][:, mask], errors.to_numpy()[rows][:, mask], mask)
         check = cross_validate(game, pattern, n_splits=args.cv_folds, noise=noise,
                                max_models=args.cv_models)
