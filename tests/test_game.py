@@ -224,3 +224,19 @@ def test_unknown_line_or_property_is_named(library):
         Game(properties=["log T"]).fit(library)
     with pytest.raises(ValueError, match="regressor"):
         Game(regressor="fast").fit(library)
+
+
+def test_plots_label_their_axes_with_units(game, held_out):
+    import matplotlib.pyplot as plt
+
+    from course_utils.game import plot_pdfs, plot_true_vs_predicted
+
+    check = cross_validate(game, n_splits=2, max_models=400)
+    axes = plot_true_vs_predicted(check)
+    assert [ax.get_xlabel() for ax in axes][0] == "true 12+log(O/H) (dex)"
+    assert axes[3].get_ylabel() == "predicted A_V (mag)" and "RMSE" in axes[0].get_title()
+    _, draws = game.predict(held_out.intensities.iloc[:2], 0.1 * held_out.intensities.iloc[:2],
+                            return_draws=True)
+    axes = plot_pdfs(draws, PROPERTIES, spectrum=1)
+    assert axes[1].get_xlabel() == "log U (dex)" and "density" in axes[1].get_ylabel()
+    plt.close("all")
