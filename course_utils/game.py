@@ -115,6 +115,8 @@ class _MultiOutput:
             # a fixed number of epochs is the design (measured), not a convergence failure
             warnings.simplefilter("ignore", ConvergenceWarning)
             reg = self.regressor
+            if isinstance(reg, MLPRegressor) and isinstance(reg.batch_size, int):
+                reg.set_params(batch_size=min(reg.batch_size, len(Z)))  # tiny libraries
             if start is None or not isinstance(reg, MLPRegressor):
                 reg.fit(Z, T)
                 return self
