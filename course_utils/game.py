@@ -54,9 +54,10 @@ CHUNK = 200_000
 NOISE_COPIES = 3
 #: Mini-batch steps of a missing-line pattern's MLP when warm-started from a model on more
 #: lines; never more epochs than a fresh fit. Measured on 50 000 models with Halpha or
-#: [OIII] missing: at 10% noise, 900 steps (~1/3 of a fresh fit's cost) match a fresh fit
-#: within 0.002 dex in O/H and U; noise-free, RMSE(O/H) 0.016 against 0.012 dex.
-WARM_STEPS = 900
+#: [OIII] missing: at 10% noise, 400 steps (~1/5 of a fresh fit's cost) match a fresh fit
+#: within 0.002 dex in O/H and U; noise-free, RMSE(O/H) is 0.016-0.020 against 0.012-0.014
+#: dex (900 steps: 0.013-0.016), far below what 10% errors allow (~0.04 dex).
+WARM_STEPS = 400
 
 
 class GameInputError(ValueError):
