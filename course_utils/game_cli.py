@@ -121,7 +121,8 @@ def _check_args(args) -> None:
         raise UsageError(f"{out}: parent folder {out.resolve().parent} does not exist")
 
 
-def _library(args, lines: list[str]) -> Library:
+def _library(args, lines: list[str]) -> tuple[Library, list[str]]:
+    """The library (read or built) and the input lines it has; names the lines it lacks."""
     if args.library is not None:
         library = read_game_library(args.library)
         available = list(library.intensities.columns)
