@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output folder (must not exist or be empty)")
     run.add_argument("--properties", nargs="+", default=list(PROPERTIES), metavar="NAME",
                      help=f"properties to predict, any of {', '.join(LABELS)} "
-                     f"(default: {' '.join(PROPERTIES)})")
+                     "(default: all but log(Z/Zsun) and log n); quote names with spaces, "
+                     "e.g. --properties 'log U' A_V")
     run.add_argument("--draws", type=int, default=100, metavar="N",
                      help="Monte Carlo draws per spectrum (default: 100)")
     source = run.add_mutually_exclusive_group()
