@@ -5,6 +5,7 @@ One module per idea:
 - :mod:`course_utils.checks`    self-check helpers used by exercise cells
 - :mod:`course_utils.notebooks` build student notebooks from ``solutions/``
 - :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
+- :mod:`course_utils.nebular`   direct-method electron temperature and density (PyNeb)
 """
 
 __version__ = "0.1.0"
