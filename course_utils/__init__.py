@@ -6,6 +6,7 @@ One module per idea:
 - :mod:`course_utils.notebooks` build student notebooks from ``solutions/``
 - :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
 - :mod:`course_utils.nebular`   direct-method electron temperature and density (PyNeb)
+- :mod:`course_utils.library`   the emission-line library (MAPPINGS grid, line names, GAME files)
 """
 
 __version__ = "0.1.0"
