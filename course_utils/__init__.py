@@ -7,6 +7,10 @@ One module per idea:
 - :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
 - :mod:`course_utils.nebular`   direct-method electron temperature and density (PyNeb)
 - :mod:`course_utils.library`   the emission-line library (MAPPINGS grid, line names, GAME files)
+- :mod:`course_utils.bigdata`   transfer times, read-versus-compute timing, k-fold splits (notebook 01)
+- :mod:`course_utils.trees`     impurity, best split and a small decision tree (notebook 02)
+- :mod:`course_utils.bpt`       HII-versus-AGN models in the BPT plane (notebooks 02-03)
+- :mod:`course_utils.boosting`  AdaBoost SAMME and AdaBoost.R2 from scratch (notebook 03)
 """
 
 __version__ = "0.1.0"

@@ -1,6 +1,8 @@
 """Line names, aliases, GAME labels and wavelengths."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_utils import library as L
 
@@ -67,3 +69,14 @@ def test_every_line_round_trips_through_its_label_and_wavelength():
     for name, label in zip(L.valid_lines(), labels):
         assert L.canonical_line(label) == name
         assert L.canonical_line(float(table.at[name, "wavelength"])) == name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=20), st.floats(allow_nan=True, allow_infinity=True)))
+def test_any_input_gives_a_line_or_the_clear_error(value):
+    try:
+        name = L.canonical_line(value)
+    except L.UnknownLineError as exc:
+        assert "closest valid names" in str(exc) or "name or wavelength" in str(exc)
+    else:
+        assert name in L.valid_lines()

@@ -1,0 +1,134 @@
+"""Big-data arithmetic for notebook 01: moving data versus computing on it, and k-fold splits.
+
+- :func:`transfer_time`: how long a volume of data takes to move at a given rate.
+- :func:`measure_read_vs_compute`: time reading a freshly written file against a
+  computation on the same numbers in memory, on this machine.
+- :func:`kfold_indices`: the train/test index sets of k-fold cross-validation.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+
+
+def transfer_time(volume: u.Quantity, rate: u.Quantity) -> u.Quantity:
+    """Time to move ``volume`` of data at ``rate``, e.g. ``transfer_time(100 * u.GB, 75 * u.MB / u.s)``.
+
+    Decimal units (1 GB = 1000 MB), as disk and network vendors quote them; use
+    ``u.GiB`` for binary ones. Returns a time quantity in seconds.
+    """
+    volume, rate = u.Quantity(volume), u.Quantity(rate)
+    if not volume.unit.is_equivalent(u.byte) or not rate.unit.is_equivalent(u.byte / u.s):
+        raise u.UnitsError(f"expected a data volume (e.g. GB) and a rate (e.g. MB/s); "
+                           f"got {volume.unit} and {rate.unit}")
+    return (volume / rate).to(u.s)
+
+
+def _evict_from_page_cache(path: Path) -> bool:
+    """Ask the OS to forget a file's cached pages so the next read comes from the disk.
+
+    Possible on Linux (``posix_fadvise``); elsewhere the read is served from memory.
+    """
+    if not hasattr(os, "posix_fadvise"):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # pages must be written before they can be dropped
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _best_time(func, repeats: int, setup=None) -> float:
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure_read_vs_compute(size_mb: float = 32.0, repeats: int = 3, seed: int = 0,
+                            directory: str | Path | None = None) -> dict:
+    """Time reading a binary file against computing on its numbers in memory.
+
+    A file of ``size_mb`` megabytes of random float64 numbers is written to a temporary
+    folder (deleted afterwards). Then, best of ``repeats``:
+
+    - ``read_cold_s``: read it after asking the OS to drop it from its cache (Linux only;
+      NaN elsewhere), i.e. from the disk;
+    - ``read_cached_s``: read it again, now served from the OS's memory cache;
+    - ``compute_s``: mean and standard deviation of the numbers already in memory.
+
+    Parameters
+    ----------
+    size_mb
+        File size in MB (1 MB = 1e6 bytes). Keep it small: tens of MB at most.
+    repeats
+        Each timing is the best of this many runs.
+    seed
+        Seed of the random numbers.
+    directory
+        Where to create the temporary folder (default: the system's temp dir).
+
+    Returns
+    -------
+    dict
+        ``size_mb`` and the three times in seconds, plus the rates in MB/s.
+    """
+    if not 0 < size_mb <= 200:
+        raise ValueError(f"size_mb must be in (0, 200] to keep the test file small, got {size_mb}")
+    data = np.random.default_rng(seed).standard_normal(int(size_mb * 1e6) // 8)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        path = Path(tmp) / "numbers.npy"
+        np.save(path, data)
+
+        read_cold = float("nan")
+        if _evict_from_page_cache(path):
+            read_cold = _best_time(lambda: np.load(path), repeats,
+                                   setup=lambda: _evict_from_page_cache(path))
+        read_cached = _best_time(lambda: np.load(path), repeats)
+    compute = _best_time(lambda: (data.mean(), data.std()), repeats)
+    mb = data.nbytes / 1e6
+    return {"size_mb": mb, "read_cold_s": read_cold, "read_cached_s": read_cached,
+            "compute_s": compute, "read_cold_mb_per_s": mb / read_cold,
+            "read_cached_mb_per_s": mb / read_cached, "compute_mb_per_s": mb / compute}
+
+
+def kfold_indices(n_samples: int, n_splits: int = 5, shuffle: bool = False,
+                  random_state: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train and test indices of k-fold cross-validation.
+
+    The (optionally shuffled) indices are cut into ``n_splits`` consecutive folds; the
+    first ``n_samples % n_splits`` folds get one extra point, as in scikit-learn's
+    :class:`~sklearn.model_selection.KFold`. Each fold is the test set once and the other
+    folds are the training set.
+
+    Returns
+    -------
+    list of (train, test)
+        One pair of sorted-by-fold index arrays per fold.
+    """
+    if not 2 <= n_splits <= n_samples:
+        raise ValueError(f"n_splits must be between 2 and n_samples = {n_samples}, got {n_splits}")
+    indices = np.arange(n_samples)
+    if shuffle:
+        indices = np.random.default_rng(random_state).permutation(n_samples)
+    sizes = np.full(n_splits, n_samples // n_splits)
+    sizes[: n_samples % n_splits] += 1
+    edges = np.concatenate([[0], np.cumsum(sizes)])
+    folds = []
+    for start, stop in zip(edges[:-1], edges[1:]):
+        test = indices[start:stop]
+        train = np.concatenate([indices[:start], indices[stop:]])
+        folds.append((train, test))
+    return folds

@@ -1,0 +1,49 @@
+"""Transfer-time arithmetic, the read/compute measurement and k-fold splits."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from sklearn.model_selection import KFold
+
+from course_utils.bigdata import kfold_indices, measure_read_vs_compute, transfer_time
+
+
+def test_transfer_time_lecture_figure():
+    # the lecture: 100 GB at 75 MB/s is about 22 minutes
+    assert transfer_time(100 * u.GB, 75 * u.MB / u.s).to(u.min).value == pytest.approx(22.22, abs=0.01)
+    assert transfer_time(1 * u.TB, 1 * u.GB / u.s).to_value(u.s) == pytest.approx(1000)
+    assert transfer_time(1 * u.GiB, 1 * u.MiB / u.s).to_value(u.s) == pytest.approx(1024)
+    with pytest.raises(u.UnitsError, match="rate"):
+        transfer_time(100 * u.GB, 75 * u.MB)
+
+
+@pytest.mark.parametrize("n, k", [(10, 5), (11, 3), (103, 10), (7, 7)])
+def test_kfold_matches_sklearn(n, k):
+    mine = kfold_indices(n, k)
+    theirs = list(KFold(n_splits=k).split(np.zeros(n)))
+    assert len(mine) == k
+    for (tr, te), (tr_sk, te_sk) in zip(mine, theirs):
+        assert np.array_equal(te, te_sk) and np.array_equal(np.sort(tr), tr_sk)
+
+
+def test_shuffled_kfold_is_a_seeded_partition():
+    folds = kfold_indices(53, 4, shuffle=True, random_state=0)
+    tests = np.concatenate([te for _, te in folds])
+    assert np.array_equal(np.sort(tests), np.arange(53))  # every point tested exactly once
+    for train, test in folds:
+        assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == 53
+    assert sorted(len(te) for _, te in folds) == [13, 13, 13, 14]
+    again = kfold_indices(53, 4, shuffle=True, random_state=0)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))
+    assert not np.array_equal(folds[0][1], np.arange(14))
+    with pytest.raises(ValueError, match="n_splits"):
+        kfold_indices(3, 5)
+
+
+def test_measure_read_vs_compute_cleans_up(tmp_path):
+    result = measure_read_vs_compute(2.0, repeats=1, directory=tmp_path)
+    assert result["size_mb"] == pytest.approx(2.0)
+    assert result["read_cached_s"] > 0 and result["compute_s"] > 0
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone
+    with pytest.raises(ValueError, match="size_mb"):
+        measure_read_vs_compute(5000)
