@@ -52,6 +52,9 @@ CHUNK = 200_000
 #: Noise-aware training uses this many perturbed copies of the library (measured in
 #: ``benchmarks/game_accuracy.py``: 3 copies beat 1 by ~0.005 dex in O/H and U at 10% errors).
 NOISE_COPIES = 3
+#: Epochs of a missing-line pattern's MLP when warm-started from a model on more lines
+#: (measured: 3 epochs match 30 from scratch within 0.005 dex in O/H and U).
+WARM_EPOCHS = 4
 
 
 class GameInputError(ValueError):
@@ -97,16 +100,31 @@ class _MultiOutput:
     def __init__(self, regressor):
         self.regressor = regressor
 
-    def fit(self, X: np.ndarray, Y: np.ndarray) -> "_MultiOutput":
+    def fit(self, X: np.ndarray, Y: np.ndarray, start=None, kept=None) -> "_MultiOutput":
+        """Fit; ``start`` (a fitted MLP model on more lines, ``kept`` = mask of this model's
+        lines among them) warm-starts the MLP from its weights for :data:`WARM_EPOCHS`."""
         self.x_mean, self.x_scale = X.mean(axis=0), X.std(axis=0) + 1e-12
         self.y_mean, self.y_scale = Y.mean(axis=0), Y.std(axis=0) + 1e-12
+        Z = ((X - self.x_mean) / self.x_scale).astype(np.float32)
+        T = ((Y - self.y_mean) / self.y_scale).astype(np.float32)
         # float32 halves the work; one BLAS thread, because threads only add overhead on
         # mini-batches this small (measured: 10x slower with 2 threads on a busy machine).
         with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
             # a fixed number of epochs is the design (measured), not a convergence failure
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.regressor.fit(((X - self.x_mean) / self.x_scale).astype(np.float32),
-                               ((Y - self.y_mean) / self.y_scale).astype(np.float32))
+            reg = self.regressor
+            if start is None or not isinstance(reg, MLPRegressor):
+                reg.fit(Z, T)
+                return self
+            # Initialise the layers (one short pass), put in the weights of the model on
+            # more lines (its rows for the lines kept), then train on.
+            epochs = reg.max_iter
+            reg.set_params(max_iter=1, warm_start=True).fit(Z[:reg.batch_size], T[:reg.batch_size])
+            old = start.regressor
+            reg.coefs_ = [old.coefs_[0][kept].copy()] + [c.copy() for c in old.coefs_[1:]]
+            reg.intercepts_ = [b.copy() for b in old.intercepts_]
+            reg.set_params(max_iter=min(epochs, WARM_EPOCHS)).fit(Z, T)
+            reg.set_params(max_iter=epochs, warm_start=False)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -292,7 +310,18 @@ class Game(BaseEstimator):
         key = (pattern, None if noise is None else tuple(np.round(noise, 4)))
         if key not in self.models_:
             X, Y = self.training_set(pattern, noise)
-            self.models_[key] = self._make_model().fit(X, Y)
+            model = self._make_model()
+            if isinstance(model, _MultiOutput):
+                # warm start from the cached model on the most lines that include these
+                mask = pattern_mask(pattern)
+                bases = [(p, m) for (p, _), m in self.models_.items()
+                         if p != pattern and np.all(pattern_mask(p)[mask])]
+                if bases:
+                    base_pattern, base = max(bases, key=lambda pm: pm[0].count("1"))
+                    model.fit(X, Y, start=base, kept=mask[pattern_mask(base_pattern)])
+                    self.models_[key] = model
+                    return model
+            self.models_[key] = model.fit(X, Y)
         return self.models_[key]
 
     # ----------------------------------------------------------------- prediction
@@ -380,10 +409,13 @@ class Game(BaseEstimator):
         detected = np.isfinite(I) & (I > 0)
         patterns, inverse = np.unique(detected, axis=0, return_inverse=True)
         inverse = inverse.ravel()
+        # patterns with more lines first, so that their models can warm-start the others
+        order = np.argsort(-patterns.sum(axis=1), kind="stable")
         n, n_draws, n_props = len(I), max(int(self.n_draws), 1), len(self.properties_)
         result = np.empty((n, n_draws, n_props))
         rng = np.random.default_rng([self._seed(), 2])
-        for k, mask in enumerate(patterns):
+        for k in order:
+            mask = patterns[k]
             rows = np.flatnonzero(inverse == k)
             Ik = I[rows][:, mask]
             Ek = None if E is None else E[rows][:, mask]
@@ -437,3 +469,165 @@ def summarise(draws: np.ndarray, properties: Sequence[str], index=None) -> pd.Da
              "p16": p16, "p84": p84}
     columns = {f"{p}_{s}": stats[s][:, j] for j, p in enumerate(properties) for s in STATS}
     return pd.DataFrame(columns, index=index)
+
+
+# --------------------------------------------------------------------------- validation
+
+@dataclass
+class Validation:
+    """Cross-validated scores of one detected-line pattern.
+
+    Attributes
+    ----------
+    scores
+        One row per property: ``rmse`` (dex; mag for A_V), ``r2``, ``bias`` (mean of
+        predicted - true).
+    true, predicted
+        Out-of-fold true and predicted labels, one column per property.
+    pattern
+        The detected-line pattern id.
+    """
+
+    scores: pd.DataFrame
+    true: pd.DataFrame
+    predicted: pd.DataFrame
+    pattern: str
+
+
+def cross_validate(
+    game: Game, pattern: str | None = None, n_splits: int = 5, noise: np.ndarray | None = None,
+    max_models: int | None = None,
+) -> Validation:
+    """Shuffled k-fold cross-validation of a fitted :class:`Game` on its library.
+
+    Parameters
+    ----------
+    game
+        A fitted estimator (its library, regressor and seed are used).
+    pattern
+        Detected-line pattern id; default all lines.
+    n_splits
+        Number of folds (the library is shuffled first, with ``game.random_state``).
+    noise
+        Relative error per line of the pattern: both the training and the held-out folds
+        are perturbed with it (the held-out fold with another seed). Default noise-free.
+    max_models
+        Use at most this many library models (a random subset), for quick looks.
+    """
+    pattern = "1" * len(game.lines_) if pattern is None else pattern
+    rows = np.random.default_rng([game._seed(), 3]).permutation(len(game.library_))
+    rows = rows[:max_models] if max_models else rows
+    predicted = np.empty((len(rows), len(game.properties_)))
+    true = game.labels_[rows]
+    folds = KFold(n_splits, shuffle=True, random_state=game._seed()).split(rows)
+    for k, (train, test) in enumerate(folds):
+        X, Y = game.training_set(pattern, noise, rows=rows[train])
+        Xt, _ = game.training_set(pattern, noise, rows=rows[test], seed=[game._seed(), 4, k])
+        if noise is not None:  # the held-out fold: one noisy copy per model
+            Xt = Xt[:len(test)]
+        predicted[test] = game._make_model().fit(X, Y).predict(Xt)
+    error = predicted - true
+    scores = pd.DataFrame({
+        "rmse": np.sqrt(np.mean(error**2, axis=0)),
+        "r2": 1 - np.sum(error**2, axis=0) / np.sum((true - true.mean(axis=0))**2, axis=0),
+        "bias": error.mean(axis=0)}, index=pd.Index(game.properties_, name="property"))
+    return Validation(scores, pd.DataFrame(true, columns=game.properties_),
+                      pd.DataFrame(predicted, columns=game.properties_), pattern)
+
+
+def feature_importances(
+    game: Game, pattern: str | None = None, n_repeats: int = 5, test_size: int = 2000,
+    noise: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Importance of each line for each property.
+
+    Permutation importance (always): the increase of the RMSE on held-out library models
+    when one line's feature is shuffled (scikit-learn's ``permutation_importance``), for the
+    pattern's cached model (trained with ``noise``, relative errors of the pattern's lines,
+    which also perturb the held-out models; default the estimator's own setting). Impurity importance (only for tree ensembles, e.g. the
+    ``"game2019"`` preset): from the fitted trees.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the pattern's lines; columns ``("permutation", property)`` and, where
+        available, ``("impurity", property)``.
+    """
+    from sklearn.inspection import permutation_importance
+
+    pattern = "1" * len(game.lines_) if pattern is None else pattern
+    mask = pattern_mask(pattern)
+    if noise is None and game.noise_aware is not True:
+        fixed = game._fixed_noise()
+        noise = None if fixed is None else fixed[mask]
+    model = game.model_for(pattern, noise)
+    rows = np.random.default_rng([game._seed(), 5]).choice(
+        len(game.library_), min(test_size, len(game.library_)), replace=False)
+    X, Y = game.training_set(pattern, noise, rows=rows, seed=[game._seed(), 6])
+    X, Y = X[:len(rows)], Y[:len(rows)]
+    lines = [l for l, m in zip(game.lines_, mask) if m]
+    out = {}
+    for j, prop in enumerate(game.properties_):
+        def neg_rmse(estimator, X, y, j=j):
+            return -np.sqrt(np.mean((estimator.predict(X)[:, j] - y) ** 2))
+        result = permutation_importance(_Fitted(model), X, Y[:, j], scoring=neg_rmse,
+                                        n_repeats=n_repeats, random_state=game._seed())
+        out[("permutation", prop)] = result.importances_mean
+    impurity = model.impurity_importances
+    if impurity is not None:
+        for j, prop in enumerate(game.properties_):
+            out[("impurity", prop)] = impurity[:, j]
+    return pd.DataFrame(out, index=pd.Index(lines, name="line"))
+
+
+class _Fitted(BaseEstimator):
+    """A fitted internal model seen as a scikit-learn estimator (for permutation_importance)."""
+
+    def __init__(self, model=None):
+        self.model = model
+
+    def fit(self, X, y):  # pragma: no cover - never refitted
+        return self
+
+    def predict(self, X):
+        return self.model.predict(np.asarray(X, dtype=float))
+
+
+# --------------------------------------------------------------------------- plots
+
+def plot_true_vs_predicted(validation: Validation, axes=None):
+    """One panel per property: predicted against true, with the 1:1 line and the RMSE."""
+    import matplotlib.pyplot as plt
+
+    props = list(validation.true.columns)
+    if axes is None:
+        _, axes = plt.subplots(1, len(props), figsize=(3.6 * len(props), 3.4), squeeze=False)
+        axes = axes[0]
+    for ax, prop in zip(axes, props):
+        t, p = validation.true[prop], validation.predicted[prop]
+        ax.hexbin(t, p, gridsize=40, mincnt=1, bins="log", cmap="viridis")
+        lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        unit = "mag" if prop == "A_V" else "dex"
+        ax.set(xlabel=f"true {prop} ({unit})", ylabel=f"predicted {prop} ({unit})",
+               title=f"{prop}: RMSE {validation.scores.at[prop, 'rmse']:.3f} {unit}")
+    return axes
+
+
+def plot_pdfs(draws: np.ndarray, properties: Sequence[str], spectrum: int = 0, axes=None):
+    """Histograms of one spectrum's Monte Carlo draws (its PDFs), one panel per property."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(properties), figsize=(3.6 * len(properties), 3.0),
+                               squeeze=False)
+        axes = axes[0]
+    for j, (ax, prop) in enumerate(zip(axes, properties)):
+        values = draws[spectrum, :, j]
+        ax.hist(values, bins=30, density=True, color="0.6")
+        for q, style in zip(np.percentile(values, [16, 50, 84]), (":", "-", ":")):
+            ax.axvline(q, color="k", ls=style, lw=1)
+        unit = "mag" if prop == "A_V" else "dex"
+        ax.set(xlabel=f"{prop} ({unit})", ylabel=f"probability density (1/{unit})",
+               title=f"spectrum {spectrum}: {prop}")
+    return axes

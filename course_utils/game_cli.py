@@ -1,0 +1,233 @@
+"""The ``game`` command: GAME on spectra given in GAME's file formats.
+
+Example::
+
+    game run --intensities inputs.txt --errors errors.txt --labels labels.dat --out results
+
+reads the three input files of the public GAME code (Ucci et al. 2017, 2018), trains the
+course's GAME estimator (:mod:`course_utils.game`) on the course library (or on a
+``library.csv`` in GAME's layout) and writes to the output folder:
+
+- ``output_ml.csv``: one row per spectrum (``row`` = its data row, 1-based),
+  ``{property}_{mean,median,std,p16,p84}`` and ``pattern`` (the detected-line pattern id);
+- ``validation.csv``: shuffled k-fold cross-validation per pattern and property (RMSE, R^2,
+  bias) on library models perturbed with the pattern's errors;
+- ``feature_importances.csv``: permutation importance of each line, per pattern and property;
+- ``draws.npz`` (with ``--save-draws``): the Monte Carlo draws, shape (spectra, draws,
+  properties), with the property names and patterns;
+- ``run.json``: the options and the library's provenance.
+
+Bad input ends with a one-line message naming the file, row and column, exit status 2,
+and nothing written: results go to a temporary folder renamed to ``--out`` at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from course_utils.game import PROPERTIES, STATS, Game, GameInputError, cross_validate, \
+    feature_importances, pattern_mask
+from course_utils.library import (DERIVED_LINES, LABELS, GameFileError, Library,
+                                  UnknownLineError, build_library, read_game_inputs,
+                                  read_game_library)
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(ValueError):
+    """Bad command-line usage or input; reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="game", description="GAME: physical properties of ionized gas "
+                     "from emission-line intensities by machine learning (Ucci et al. 2017-2019).")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser(
+        "run", help="predict physical properties of spectra given in GAME's file formats",
+        description="Predict physical properties, with Monte Carlo uncertainties, of the "
+        "spectra in GAME's input files. Missing lines have intensity 0; an error of -99 marks "
+        "an upper limit; an error of 0 on a detected line means exact.")
+    run.add_argument("--intensities", required=True, type=Path, metavar="FILE",
+                     help="intensities file: first row the wavelengths (Angstrom), then one "
+                     "spectrum per row, 0 = missing")
+    run.add_argument("--errors", required=True, type=Path, metavar="FILE",
+                     help="errors file, same shape: 1-sigma errors, -99 = upper limit")
+    run.add_argument("--labels", required=True, type=Path, metavar="FILE",
+                     help="labels file: one CLOUDY line label per row, e.g. '[O III] 5007A'")
+    run.add_argument("--out", required=True, type=Path, metavar="DIR",
+                     help="output folder (must not exist or be empty)")
+    run.add_argument("--properties", nargs="+", default=list(PROPERTIES), metavar="NAME",
+                     help=f"properties to predict, any of {', '.join(LABELS)} "
+                     f"(default: {' '.join(PROPERTIES)})")
+    run.add_argument("--draws", type=int, default=100, metavar="N",
+                     help="Monte Carlo draws per spectrum (default: 100)")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--library-size", type=int, default=50_000, metavar="N",
+                        help="models in the course library built from the MAPPINGS 5.1 grid "
+                        "(default: 50000)")
+    source.add_argument("--library", type=Path, metavar="FILE",
+                        help="use this library instead, in GAME's library.csv layout")
+    run.add_argument("--seed", type=int, default=0, metavar="S",
+                     help="seed of the library, the training and the draws (default: 0)")
+    run.add_argument("--save-draws", action="store_true",
+                     help="also write every Monte Carlo draw to draws.npz")
+    run.add_argument("--noise-free", action="store_true",
+                     help="train on the noise-free library (default: noise-aware training with "
+                     "each pattern's median relative errors)")
+    run.add_argument("--regressor", choices=["default", "game2019"], default="default",
+                     help="'default' (multi-output MLP) or 'game2019' (GAME's published "
+                     "AdaBoost configuration; slow)")
+    run.add_argument("--drop-unknown-lines", action="store_true",
+                     help="drop input lines the library lacks (with a warning) instead of "
+                     "stopping with an error")
+    run.add_argument("--cv-folds", type=int, default=3, metavar="K",
+                     help="folds of the per-pattern cross-validation (default: 3)")
+    run.add_argument("--cv-models", type=int, default=10_000, metavar="N",
+                     help="library models used by the cross-validation and the importances "
+                     "(default: 10000)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _check_args(args) -> None:
+    for name in ("draws", "library_size", "cv_models"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.cv_folds < 2:
+        raise UsageError(f"--cv-folds must be >= 2, got {args.cv_folds}")
+    unknown = [p for p in args.properties if p not in LABELS]
+    if unknown:
+        raise UsageError(f"--properties: unknown {unknown}; expected some of {list(LABELS)}")
+    if len(set(args.properties)) != len(args.properties):
+        raise UsageError(f"--properties: repeated names in {args.properties}")
+    out = args.out
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out}: output folder exists and is not empty; choose a new folder")
+    if not out.resolve().parent.is_dir():
+        raise UsageError(f"{out}: parent folder {out.resolve().parent} does not exist")
+
+
+def _library(args, lines: list[str]) -> Library:
+    if args.library is not None:
+        library = read_game_library(args.library)
+        available = list(library.intensities.columns)
+        where = str(args.library)
+    else:
+        available = list(build_library(1, seed=args.seed).intensities.columns) + list(DERIVED_LINES)
+        where = "the course library (MAPPINGS 5.1 HII grid)"
+        library = None
+    lacking = [l for l in lines if l not in available]
+    if lacking and not args.drop_unknown_lines:
+        raise UsageError(f"{args.labels}: lines {lacking} are not in {where}; remove them or "
+                         "pass --drop-unknown-lines")
+    if lacking:
+        warnings.warn(f"dropping lines not in {where}: {lacking}", stacklevel=2)
+    kept = [l for l in lines if l not in lacking]
+    if not kept:
+        raise UsageError(f"{args.labels}: none of the lines is in {where}")
+    if library is None:
+        library = build_library(args.library_size, kept, seed=args.seed)
+    return library, kept
+
+
+def run(args) -> None:
+    """The ``game run`` command (raises on bad input, writes nothing then)."""
+    _check_args(args)
+    inputs = read_game_inputs(args.intensities, args.errors, args.labels)
+    library, lines = _library(args, list(inputs.intensities.columns))
+    intensities, errors = inputs.intensities[lines], inputs.errors[lines]
+    empty = np.flatnonzero(~(intensities.to_numpy() > 0).any(axis=1))
+    if empty.size:
+        raise UsageError(f"{args.intensities}, data row {empty[0] + 1}: no detected line "
+                         f"(every intensity of {lines} is 0)")
+    game = Game(properties=args.properties, lines=lines, regressor=args.regressor,
+                n_draws=args.draws, noise_aware=not args.noise_free, random_state=args.seed)
+    game.fit(library)
+
+    detected = intensities.to_numpy() > 0
+    patterns, inverse = np.unique(detected, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(-patterns.sum(axis=1), kind="stable")  # more lines first (warm starts)
+    tables, draws = [None] * len(patterns), np.empty((len(intensities), args.draws,
+                                                      len(args.properties)))
+    validation, importances = [], []
+    from tqdm.auto import tqdm
+
+    for k in tqdm(order, desc="patterns", unit="pattern", disable=args.quiet, file=sys.stderr):
+        rows = np.flatnonzero(inverse == k)
+        table, draws[rows] = game.predict(intensities.iloc[rows], errors.iloc[rows],
+                                          return_draws=True)
+        tables[k] = table
+        pattern = table["pattern"].iloc[0]
+        mask = pattern_mask(pattern)
+        noise = None if args.noise_free else game._noise_for(
+            intensities.to_numpy()[rows][:, mask], errors.to_numpy()[rows][:, mask], mask)
+        check = cross_validate(game, pattern, n_splits=args.cv_folds, noise=noise,
+                               max_models=args.cv_models)
+        validation.append(check.scores.reset_index().assign(pattern=pattern,
+                                                            n_spectra=len(rows)))
+        imp = feature_importances(game, pattern, n_repeats=3,
+                                  test_size=min(args.cv_models, 2000), noise=noise)
+        imp.columns = [f"{kind}_{prop}" for kind, prop in imp.columns]
+        importances.append(imp.reset_index().assign(pattern=pattern))
+
+    output = pd.concat(tables).sort_index()
+    output.insert(0, "row", output.index + 1)
+    parent = args.out.resolve().parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=parent))
+    try:
+        output.to_csv(tmp / "output_ml.csv", index=False, float_format="%.6g")
+        pd.concat(validation).to_csv(tmp / "validation.csv", index=False, float_format="%.6g")
+        pd.concat(importances).to_csv(tmp / "feature_importances.csv", index=False,
+                                      float_format="%.6g")
+        if args.save_draws:
+            np.savez_compressed(tmp / "draws.npz", draws=draws.astype(np.float32),
+                                properties=np.array(args.properties),
+                                pattern=output["pattern"].to_numpy().astype(str))
+        options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        provenance = {k: (str(v) if not isinstance(v, (int, float, str, list)) else v)
+                      for k, v in library.provenance.items()}
+        (tmp / "run.json").write_text(json.dumps(
+            {"options": options, "lines": lines, "library": provenance,
+             "statistics": list(STATS)}, indent=1))
+        if args.out.exists():
+            args.out.rmdir()  # empty, checked above
+        tmp.rename(args.out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``game`` console script; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")  # show our warnings once, as one line each
+            warnings.showwarning = lambda message, *a, **k: print(f"game: warning: {message}",
+                                                                  file=sys.stderr)
+            run(args)
+    except (UsageError, GameFileError, GameInputError, UnknownLineError, OSError) as exc:
+        print(f"game: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
