@@ -28,7 +28,7 @@ def test_sii_ratio_across_densities_and_limits():
     assert np.allclose(nebular.ne_sii([1.2, 0.8]), [294.0, 1589.0], rtol=2e-3)
 
 
-def test_density_outside_sensitive_range_is_nan_not_a_number():
+def test_density_above_low_density_limit_is_nan():
     # above the low-density limit (1.455) a ratio gives no density
     assert np.isnan(nebular.ne_sii(1.6))
 
