@@ -3,6 +3,7 @@
 One module per idea:
 
 - :mod:`course_utils.checks`    self-check helpers used by exercise cells
+- :mod:`course_utils.cube`      MUSE cubes: synthetic Henize 2-10, reader, line maps, GAME maps
 - :mod:`course_utils.notebooks` build student notebooks from ``solutions/``
 - :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
 - :mod:`course_utils.nebular`   direct-method electron temperature and density (PyNeb)
@@ -11,6 +12,8 @@ One module per idea:
 - :mod:`course_utils.trees`     impurity, best split and a small decision tree (notebook 02)
 - :mod:`course_utils.bpt`       HII-versus-AGN models in the BPT plane (notebooks 02-03)
 - :mod:`course_utils.boosting`  AdaBoost SAMME and AdaBoost.R2 from scratch (notebook 03)
+- :mod:`course_utils.nn`        a one-hidden-layer neural network in numpy (notebook 04)
+- :mod:`course_utils.cnn`       a small convolutional network in numpy (notebook 05)
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,549 @@
+"""Emission-line maps from a cube: Gaussian fits of every spaxel at once.
+
+Each group of lines closer than :data:`BLEND_SEPARATION` (e.g. [NII]6548/H-alpha/[NII]6583,
+the [SII] doublet) is fitted jointly in a window around it, with a linear local continuum and
+one Gaussian per line. Kinematics are tied to a strong reference line (H-alpha by default):
+
+1. the reference group is fitted with free velocity and dispersion (a Levenberg-Marquardt fit
+   run for all spaxels at once as batched small linear systems);
+2. every other group is fitted at those kinematics, which makes its fit linear: fluxes and
+   their covariance follow in closed form from the ``STAT`` variance.
+
+Line widths are the intrinsic dispersion added in quadrature to MUSE's line-spread function
+(:func:`~course_utils.cube.muse.instrumental_sigma`). A line is *detected* when its S/N reaches
+``snr_min``; otherwise it gets an upper limit of ``limit_sigma`` times its error, written in
+GAME's convention (intensity = limit, error = -99); lines outside the spectrum or on NaN data
+are *missing* (intensity 0, error 0). [NII]6548 is tied to [NII]6583 by their atomic ratio
+1:2.94 whenever [NII]6583 is fitted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from ..library import MUSE_LINES, canonical_lines, line_table
+from .muse import C_KMS, MuseCube, image_hdu, instrumental_sigma
+from .synthetic import REDSHIFT, TIED_LINES
+
+#: Lines closer than this (A, rest frame) are fitted together as a blend.
+BLEND_SEPARATION = 25.0
+#: Half-width (A, observed) of continuum on either side of a group's outermost lines.
+WINDOW = 25.0
+#: Nebular lines close enough to GAME's lines to sit in their windows: fitted as extra
+#: free Gaussians when a neighbour is requested, so they do not bias it.
+NUISANCE_LINES = ("HeI5016", "SIII6312")
+#: Spaxels fitted in one batch (~20 kB each, so ~0.4 GB); larger cubes go in strips.
+MAX_SPAXELS = 20_000
+#: Status codes of :attr:`LineMaps.status`.
+MISSING, UPPER_LIMIT, DETECTED = 0, 1, 2
+#: GAME's error value marking an upper limit.
+GAME_UPPER_LIMIT = -99.0
+
+
+@dataclass
+class _Group:
+    names: list[str]            # lines with a free flux, in wavelength order
+    rest: np.ndarray            # rest wavelength of every Gaussian component
+    param: np.ndarray           # index into names of the flux each component carries
+    ratio: np.ndarray           # flux of the component / flux of its parameter
+    lo: int = 0                 # channel window [lo, hi)
+    hi: int = 0
+
+
+def rest_wavelengths(lines) -> dict[str, float]:
+    """Air rest wavelengths (A) of lines given by name or alias (``"[NII]6584"``), or pass a
+    ``{name: wavelength}`` mapping for lines the course's list does not have."""
+    if isinstance(lines, dict):
+        return {str(k): float(v) for k, v in lines.items()}
+    names = canonical_lines(list(lines))
+    table = line_table(derived=True)["wavelength"]
+    return {n: float(table[n]) for n in names}
+
+
+def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float) -> list[_Group]:
+    """Split lines into blends and find each blend's channel window in ``wave``."""
+    names = sorted(rest, key=rest.get)
+    comps = [(rest[n], n, 1.0) for n in names]
+    for child, (lam, parent, ratio) in TIED_LINES.items():
+        if parent in rest and child not in rest:
+            comps.append((lam, parent, ratio))
+    comps.sort()
+    groups, current = [], [comps[0]]
+    for c in comps[1:]:
+        if c[0] - current[-1][0] < BLEND_SEPARATION:
+            current.append(c)
+        else:
+            groups.append(current)
+            current = [c]
+    groups.append(current)
+    out = []
+    for g in groups:
+        free = sorted({n for _, n, _ in g}, key=rest.get)
+        group = _Group(free, np.array([c[0] for c in g]),
+                       np.array([free.index(c[1]) for c in g]), np.array([c[2] for c in g]))
+        lo_w = group.rest.min() * (1 + redshift) - WINDOW
+        hi_w = group.rest.max() * (1 + redshift) + WINDOW
+        if lo_w >= wave[0] and hi_w <= wave[-1]:
+            group.lo, group.hi = np.searchsorted(wave, [lo_w, hi_w])
+        out.append(group)
+    return out
+
+
+# ------------------------------------------------------------------ batched model and fits
+
+def _basis(wave: np.ndarray, group: _Group, redshift: float, v: np.ndarray,
+           s: np.ndarray) -> np.ndarray:
+    """Design matrix (n_spaxels, n_channels, 2 + n_free): continuum 1, t, then one
+    column per free flux (its Gaussians, unit flux)."""
+    w = wave[group.lo:group.hi]
+    t = (w - w.mean()) / WINDOW
+    mu = group.rest * (1 + redshift) * (1 + v[:, None] / C_KMS)                # (n, c)
+    sig = np.sqrt((mu * s[:, None] / C_KMS) ** 2 + instrumental_sigma(mu) ** 2)
+    z = (w[None, :, None] - mu[:, None, :]) / sig[:, None, :]                 # (n, m, c)
+    g = np.exp(-0.5 * z * z) / (sig[:, None, :] * np.sqrt(2 * np.pi)) * group.ratio
+    basis = np.zeros(g.shape[:2] + (2 + len(group.names),))
+    basis[:, :, 0] = 1.0
+    basis[:, :, 1] = t
+    for j in range(len(group.names)):
+        basis[:, :, 2 + j] = g[:, :, group.param == j].sum(axis=2)
+    return basis
+
+
+def _normal(basis: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Batched normal matrices B^T W B."""
+    return np.matmul((basis * w[:, :, None]).transpose(0, 2, 1), basis)
+
+
+def _well_posed(scaled: np.ndarray, limit: float = 1e-12) -> np.ndarray:
+    """True where a unit-diagonal matrix is safely invertible (its determinant is not ~0)."""
+    finite = np.isfinite(scaled).all(axis=(1, 2))
+    det = np.zeros(len(scaled))
+    det[finite] = np.linalg.det(scaled[finite])
+    return finite & (det > limit)
+
+
+def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray):
+    """Weighted least squares for every spaxel: coefficients and their covariance."""
+    normal = _normal(basis, w)
+    rhs = np.einsum("nmi,nm->ni", basis, w * y)
+    # scale to unit diagonal so continuum and line columns are equally well conditioned
+    diag = np.diagonal(normal, axis1=1, axis2=2)
+    d = np.sqrt(np.where(diag > 0, diag, 1.0))
+    scaled = normal / d[:, :, None] / d[:, None, :]
+    bad = ~_well_posed(scaled)
+    scaled[bad] = np.eye(scaled.shape[-1])
+    cov = np.linalg.inv(scaled) / d[:, :, None] / d[:, None, :]
+    coef = np.einsum("nij,nj->ni", cov, rhs)
+    coef[bad] = np.nan
+    cov[bad] = np.nan
+    return coef, cov
+
+
+def _chi2(basis, coef, y, w):
+    r = y - np.matmul(basis, coef[:, :, None])[:, :, 0]
+    return np.einsum("nm,nm->n", w * r, r)
+
+
+def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, n_iter=40):
+    """Levenberg-Marquardt fit of (velocity, intrinsic sigma) with fluxes and continuum
+    solved linearly at each step; returns v, s, coefficients and their full covariance."""
+    n = len(y)
+    # start at the flux-weighted centroid of the reference line
+    w_obs = wave[group.lo:group.hi]
+    lam = group.rest[group.param == ref_index][0] * (1 + redshift)
+    near = np.abs(w_obs - lam) < 6.0
+    excess = np.clip(y[:, near] - np.median(y, axis=1, keepdims=True), 0, None)
+    total = excess.sum(axis=1)
+    centroid = np.divide((excess * w_obs[near]).sum(axis=1), total,
+                         out=np.full(n, lam), where=total > 0)
+    v = np.clip((centroid / lam - 1) * C_KMS, -v_max, v_max)
+    s = np.full(n, 50.0)
+    basis = _basis(wave, group, redshift, v, s)
+    coef, _ = _solve(basis, y, w)
+    chi2 = _chi2(basis, coef, y, w)
+    damping = np.full(n, 1e-3)
+    # a weak prior (1000 km/s) keeps the normal matrix invertible when sigma -> 0
+    k = coef.shape[1] + 2
+    ridge = np.zeros((k, k))
+    ridge[-2, -2] = ridge[-1, -1] = 1e-6
+    h = 0.01  # km/s, finite-difference step
+    active = np.isfinite(chi2)
+    for _ in range(n_iter):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        jac = _full_jacobian(wave, group, redshift, v[a], s[a], coef[a], h)
+        normal = _normal(jac, w[a]) + ridge
+        resid = y[a] - np.matmul(jac[:, :, :-2], coef[a][:, :, None])[:, :, 0]
+        rhs = np.einsum("nmi,nm->ni", jac, w[a] * resid)
+        diag = np.diagonal(normal, axis1=1, axis2=2)
+        damped = normal + damping[a, None, None] * (diag[:, :, None] * np.eye(k))
+        d = np.sqrt(np.diagonal(damped, axis1=1, axis2=2))
+        ok = _well_posed(damped / d[:, :, None] / d[:, None, :], 1e-14)
+        step = np.zeros((a.size, k))
+        step[ok] = np.linalg.solve(damped[ok], rhs[ok][:, :, None])[:, :, 0]
+        v_new = np.clip(v[a] + step[:, -2], -v_max, v_max)
+        s_new = np.clip(np.abs(s[a] + step[:, -1]), 0.0, s_max)
+        basis = _basis(wave, group, redshift, v_new, s_new)
+        coef_new, _ = _solve(basis, y[a], w[a])
+        chi2_new = _chi2(basis, coef_new, y[a], w[a])
+        better = np.isfinite(chi2_new) & (chi2_new < chi2[a])
+        done = (np.abs(chi2_new - chi2[a]) < 1e-8 * np.maximum(chi2[a], 1.0)) | ~ok
+        v[a] = np.where(better, v_new, v[a])
+        s[a] = np.where(better, s_new, s[a])
+        coef[a] = np.where(better[:, None], coef_new, coef[a])
+        chi2[a] = np.where(better, chi2_new, chi2[a])
+        damping[a] = np.where(better, damping[a] / 10, damping[a] * 10).clip(1e-9, 1e9)
+        active[a[done]] = False
+    jac = _full_jacobian(wave, group, redshift, v, s, coef, h)
+    normal = _normal(jac, w) + ridge
+    d = np.sqrt(np.diagonal(normal, axis1=1, axis2=2))
+    scaled = normal / d[:, :, None] / d[:, None, :]
+    ok = _well_posed(scaled, 1e-14)
+    cov = np.full_like(normal, np.nan)
+    cov[ok] = np.linalg.inv(scaled[ok]) / d[ok][:, :, None] / d[ok][:, None, :]
+    return v, s, coef, cov
+
+
+def _full_jacobian(wave, group, redshift, v, s, coef, h):
+    """Model derivatives: the linear basis, then d/dv and d/ds by finite differences."""
+    basis = _basis(wave, group, redshift, v, s)
+    c = coef[:, :, None]
+    f0 = np.matmul(basis, c)[:, :, 0]
+    fv = np.matmul(_basis(wave, group, redshift, v + h, s), c)[:, :, 0]
+    fs = np.matmul(_basis(wave, group, redshift, v, s + h), c)[:, :, 0]
+    return np.concatenate([basis, ((fv - f0) / h)[:, :, None], ((fs - f0) / h)[:, :, None]],
+                          axis=2)
+
+
+def _variance_from_data(y: np.ndarray) -> np.ndarray:
+    """Per-spaxel noise estimate for cubes without STAT: MAD of channel-to-channel steps."""
+    diff = np.diff(y, axis=1)
+    with warnings.catch_warnings():  # NaN spaxels have no noise estimate: NaN is the answer
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mad = np.nanmedian(np.abs(diff - np.nanmedian(diff, axis=1, keepdims=True)), axis=1)
+    return np.broadcast_to(((1.4826 * mad) ** 2 / 2.0)[:, None], y.shape).copy()
+
+
+# -------------------------------------------------------------------------- public API
+
+@dataclass
+class LineMaps:
+    """Fitted emission-line maps.
+
+    Attributes
+    ----------
+    lines
+        Line names, in the order of the first axis of ``flux``, ``error`` and ``status``.
+    flux, error
+        Arrays ``(n_lines, ny, nx)`` of line flux and its 1-sigma error (``unit``).
+    status
+        ``DETECTED`` (2), ``UPPER_LIMIT`` (1) or ``MISSING`` (0) per line and spaxel.
+    velocity, sigma
+        Line-of-sight velocity relative to ``redshift`` and intrinsic dispersion (km/s),
+        from the reference line (NaN where it is not detected).
+    wcs, unit
+        Celestial WCS of the maps and the flux unit.
+    snr_min, limit_sigma, redshift, reference
+        The settings used.
+    """
+
+    lines: list[str]
+    flux: np.ndarray
+    error: np.ndarray
+    status: np.ndarray
+    velocity: np.ndarray
+    sigma: np.ndarray
+    wcs: WCS
+    unit: u.UnitBase
+    snr_min: float = 3.0
+    limit_sigma: float = 3.0
+    redshift: float = REDSHIFT
+    reference: str = "Halpha"
+
+    def __getitem__(self, line: str) -> np.ndarray:
+        """The flux map of one line."""
+        return self.flux[self.lines.index(line)]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.flux.shape[1:]
+
+    def snr(self, line: str) -> np.ndarray:
+        """Signal-to-noise map of one line."""
+        i = self.lines.index(line)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.flux[i] / self.error[i]
+
+    def game_inputs(self, lines=None, min_detected: int = 3
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """Intensities and errors in GAME's convention, one row per usable spaxel.
+
+        Detected lines: flux and error. Upper limits: the limit and -99. Missing: 0 and 0.
+
+        Parameters
+        ----------
+        lines
+            Lines to pass on (default: all of :attr:`lines`).
+        min_detected
+            Only spaxels with at least this many detected lines are returned.
+
+        Returns
+        -------
+        intensities, errors
+            DataFrames with one column per line.
+        spaxels
+            Integer array ``(n, 2)`` of the (row, column) of each spectrum.
+        """
+        lines = list(self.lines if lines is None else lines)
+        idx = [self.lines.index(l) for l in lines]
+        status = self.status[idx].reshape(len(idx), -1).T
+        flux = self.flux[idx].reshape(len(idx), -1).T
+        err = self.error[idx].reshape(len(idx), -1).T
+        keep = (status == DETECTED).sum(axis=1) >= min_detected
+        limit = self.limit_sigma * err
+        inten = np.select([status == DETECTED, status == UPPER_LIMIT], [flux, limit], 0.0)
+        errors = np.select([status == DETECTED, status == UPPER_LIMIT],
+                           [err, GAME_UPPER_LIMIT], 0.0)
+        rows, cols = np.unravel_index(np.flatnonzero(keep), self.shape)
+        return (pd.DataFrame(inten[keep], columns=lines), pd.DataFrame(errors[keep], columns=lines),
+                np.column_stack([rows, cols]))
+
+    def write(self, path: str | Path) -> Path:
+        """Write flux, error and status maps (one extension each per line) plus kinematics."""
+        path = Path(path)
+        unit = self.unit.to_string()
+        hdus = [fits.PrimaryHDU()]
+        hdus[0].header.update(REDSHIFT=self.redshift, SNR_MIN=self.snr_min,
+                              LIMSIG=self.limit_sigma, REFLINE=self.reference)
+        for i, line in enumerate(self.lines):
+            hdus.append(image_hdu(self.flux[i], self.wcs, line, unit, f"flux of {line}"))
+            hdus.append(image_hdu(self.error[i], self.wcs, f"{line}_ERR", unit))
+            hdus.append(image_hdu(self.status[i], self.wcs, f"{line}_STATUS", "",
+                                  "2 detected, 1 upper limit, 0 missing"))
+        hdus.append(image_hdu(self.velocity, self.wcs, "VELOCITY", "km/s"))
+        hdus.append(image_hdu(self.sigma, self.wcs, "SIGMA", "km/s"))
+        fits.HDUList(hdus).writeto(path, overwrite=True)
+        return path
+
+    @classmethod
+    def concatenate(cls, parts: list["LineMaps"], wcs: WCS) -> "LineMaps":
+        """Stack maps of consecutive row strips (as made by the chunked pipeline)."""
+        first = parts[0]
+        return cls(first.lines, np.concatenate([p.flux for p in parts], axis=1),
+                   np.concatenate([p.error for p in parts], axis=1),
+                   np.concatenate([p.status for p in parts], axis=1),
+                   np.concatenate([p.velocity for p in parts], axis=0),
+                   np.concatenate([p.sigma for p in parts], axis=0), wcs, first.unit,
+                   first.snr_min, first.limit_sigma, first.redshift, first.reference)
+
+
+def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
+                  reference: str = "Halpha", snr_min: float = 3.0, limit_sigma: float = 3.0,
+                  rows: slice | None = None, v_max: float = 500.0,
+                  s_max: float = 500.0, fallback_sigma: float = 50.0) -> LineMaps:
+    """Fit emission lines in every spaxel of a cube at once.
+
+    Parameters
+    ----------
+    cube
+        From :func:`~course_utils.cube.read_muse_cube`.
+    lines
+        Line names (grid names, see :func:`course_utils.library.line_table`) or a mapping
+        ``{name: rest air wavelength in A}``; default GAME's ten MUSE lines.
+    redshift
+        Systemic redshift; velocities are relative to it.
+    reference
+        Strong line whose fit sets the velocity and dispersion of all lines.
+    snr_min
+        Minimum S/N for a detection.
+    limit_sigma
+        Upper limits are ``limit_sigma`` times the flux error.
+    rows
+        Fit only these image rows (used by the chunked pipeline); default all.
+    v_max, s_max
+        Bounds (km/s) on |velocity| and on the intrinsic dispersion.
+    fallback_sigma
+        Intrinsic dispersion (km/s) assumed where the reference line is not detected (the
+        velocity is then the systemic one).
+
+    Returns
+    -------
+    LineMaps
+    """
+    ny_all, nx = cube.shape[1:]
+    if rows is None and ny_all * nx > MAX_SPAXELS:
+        # a full-field MUSE cube (~90 000 spaxels) in strips, to bound the memory of the
+        # batched fits; spaxels are independent, so the result is the same
+        step = max(1, MAX_SPAXELS // nx)
+        settings = dict(lines=lines, redshift=redshift, reference=reference, snr_min=snr_min,
+                        limit_sigma=limit_sigma, v_max=v_max, s_max=s_max,
+                        fallback_sigma=fallback_sigma)
+        return LineMaps.concatenate([fit_line_maps(cube, rows=slice(y, min(y + step, ny_all)),
+                                                   **settings)
+                                     for y in range(0, ny_all, step)], cube.wcs)
+    rows = rows or slice(None)
+    rest = rest_wavelengths(lines)
+    names = list(rest)
+    if reference not in rest:
+        rest.update(rest_wavelengths([reference]))
+    for extra, lam in rest_wavelengths(list(NUISANCE_LINES)).items():
+        if extra not in rest and min(abs(lam - l) for l in rest.values()) < BLEND_SEPARATION:
+            rest[extra] = lam
+    groups = line_groups(rest, cube.wavelength, redshift)
+    ny = len(range(ny_all)[rows])
+    n = ny * nx
+
+    def window(group):
+        y = np.asarray(cube.data[group.lo:group.hi, rows, :], dtype=float).reshape(-1, n).T
+        if cube.variance is None:
+            var = _variance_from_data(y)
+        else:
+            var = np.asarray(cube.variance[group.lo:group.hi, rows, :], float).reshape(-1, n).T
+        # NaN marks unusable data in MUSE products; a spaxel NaN in a window is missing there.
+        # (cube.mask is not used, so a strip of the cube is fitted exactly as in the whole)
+        good = np.isfinite(y) & np.isfinite(var) & (var > 0)
+        w = np.where(good, 1.0 / np.where(good, var, 1.0), 0.0)
+        return np.where(good, y, 0.0), w, good.sum(axis=1)
+
+    flux = {l: np.full(n, np.nan) for l in rest}
+    error = {l: np.full(n, np.nan) for l in rest}
+    usable = {l: np.zeros(n, bool) for l in rest}
+
+    ref_group = next(g for g in groups if reference in g.names)
+    if ref_group.hi == 0:
+        raise ValueError(f"reference line {reference} is outside the cube's wavelength range")
+    y, w, count = window(ref_group)
+    ref_j = ref_group.names.index(reference)
+    k = 2 + len(ref_group.names)
+    fit = count > k + 2
+    v = np.full(n, np.nan)
+    s = np.full(n, np.nan)
+    cov_ref = np.full((n, k + 2, k + 2), np.nan)
+    coef_ref = np.full((n, k), np.nan)
+    if fit.any():
+        v[fit], s[fit], coef_ref[fit], cov_ref[fit] = _fit_kinematics(
+            cube.wavelength, ref_group, y[fit], w[fit], redshift, ref_j, v_max, s_max)
+    ref_err = np.sqrt(cov_ref[:, 2 + ref_j, 2 + ref_j])
+    detected_ref = fit & (coef_ref[:, 2 + ref_j] >= snr_min * ref_err)
+    # where the reference line is too faint, measure (or bound) the others at the systemic
+    # velocity and a fixed dispersion: no spaxel depends on its neighbours, so fitting the
+    # cube in strips gives the same numbers
+    v_use = np.where(detected_ref, v, 0.0)
+    s_use = np.where(detected_ref, s, fallback_sigma)
+
+    for group in groups:
+        if group.hi == 0:
+            continue  # outside the spectrum: missing
+        y, w, count = window(group)
+        ok = count > len(group.names) + 4
+        coef, cov = _solve(_basis(cube.wavelength, group, redshift, v_use, s_use), y, w)
+        for j, line in enumerate(group.names):
+            flux[line] = np.where(ok, coef[:, 2 + j], np.nan)
+            error[line] = np.where(ok, np.sqrt(cov[:, 2 + j, 2 + j]), np.nan)
+            usable[line] = ok & np.isfinite(flux[line]) & np.isfinite(error[line])
+        if group is ref_group:  # errors include the uncertainty of the kinematics
+            for j, line in enumerate(group.names):
+                e = np.sqrt(cov_ref[:, 2 + j, 2 + j])
+                error[line] = np.where(detected_ref & np.isfinite(e), e, error[line])
+
+    status = np.zeros((len(names), n), dtype=np.int8)
+    for i, line in enumerate(names):
+        status[i] = np.where(usable[line], UPPER_LIMIT, MISSING)
+        status[i][usable[line] & (flux[line] >= snr_min * error[line])] = DETECTED
+    shape = (ny, nx)
+    return LineMaps(
+        lines=names,
+        flux=np.stack([flux[l] for l in names]).reshape((-1,) + shape),
+        error=np.stack([error[l] for l in names]).reshape((-1,) + shape),
+        status=status.reshape((-1,) + shape),
+        velocity=np.where(detected_ref, v, np.nan).reshape(shape),
+        sigma=np.where(detected_ref, s, np.nan).reshape(shape),
+        wcs=cube.wcs[rows, :] if rows != slice(None) else cube.wcs,
+        unit=cube.unit * u.AA, snr_min=snr_min, limit_sigma=limit_sigma, redshift=redshift,
+        reference=reference)
+
+
+def blend_model(group: _Group, wavelength: np.ndarray, redshift: float = REDSHIFT):
+    """An :mod:`astropy.modeling` model of one blend whose parameters are the quantities
+    wanted: continuum ``c0`` + ``c1`` t (t = (wavelength - window centre) / WINDOW), one
+    ``flux_<line>`` per line, and the shared ``velocity`` and intrinsic ``sigma`` (km/s).
+    Each line is a Gaussian of width sqrt((mean sigma / c)^2 + MUSE LSF^2)."""
+    from astropy.modeling import Fittable1DModel, Parameter
+
+    centre = float(np.mean(wavelength[group.lo:group.hi]))
+    rest, param, ratio = group.rest, group.param, group.ratio
+
+    def evaluate(self, x, c0, c1, *rest_params):
+        *fluxes, v, s = rest_params
+        out = c0 + c1 * (x - centre) / WINDOW
+        for lam, j, r in zip(rest, param, ratio):
+            mu = lam * (1 + redshift) * (1 + v / C_KMS)
+            sig = np.sqrt((mu * s / C_KMS) ** 2 + instrumental_sigma(mu) ** 2)
+            out = out + r * fluxes[j] * np.exp(-0.5 * ((x - mu) / sig) ** 2) / (sig * np.sqrt(2 * np.pi))
+        return out
+
+    attrs = {"c0": Parameter(default=0.0), "c1": Parameter(default=0.0)}
+    attrs.update({f"flux_{n}": Parameter(default=1.0) for n in group.names})
+    attrs.update(velocity=Parameter(default=0.0), sigma=Parameter(default=50.0, bounds=(0, None)),
+                 evaluate=evaluate, __doc__=f"Blend of {', '.join(group.names)}")
+    return type("LineBlend", (Fittable1DModel,), attrs)
+
+
+def fit_spaxel(wavelength: np.ndarray, flux: np.ndarray, variance: np.ndarray, lines,
+               redshift: float = REDSHIFT, velocity: float = 0.0, sigma: float = 50.0):
+    """Fit one blend in one spectrum with :mod:`astropy.modeling` (the teaching version).
+
+    A linear continuum plus one Gaussian per line, sharing one velocity and one intrinsic
+    dispersion convolved with MUSE's line-spread function -- the model
+    :func:`fit_line_maps` fits to all spaxels at once. The fitter is weighted by
+    1/sqrt(variance), so the parameter covariance gives the flux errors.
+
+    Parameters
+    ----------
+    wavelength, flux, variance
+        One spectrum; only the window around the lines is used.
+    lines
+        Names (or ``{name: wavelength}``) of the lines of one blend, e.g.
+        ``["Halpha", "NII6583"]`` ([NII]6548 is added, tied to [NII]6583).
+    redshift, velocity, sigma
+        Systemic redshift, and starting velocity and intrinsic dispersion (km/s).
+
+    Returns
+    -------
+    result : dict
+        ``flux`` and ``error`` (dicts by line), ``velocity`` and ``sigma`` (km/s), the fitted
+        astropy ``model`` and the ``wavelength`` window fitted.
+    """
+    from astropy.modeling import fitting
+
+    rest = rest_wavelengths(lines)
+    wave = np.asarray(wavelength, dtype=float)
+    groups = line_groups(rest, wave, redshift)
+    if len(groups) != 1 or groups[0].hi == 0:
+        raise ValueError(f"lines {list(rest)} do not form one blend inside the spectrum")
+    group = groups[0]
+    sl = slice(group.lo, group.hi)
+    x, y, var = wave[sl], np.asarray(flux, float)[sl], np.asarray(variance, float)[sl]
+    good = np.isfinite(y) & np.isfinite(var) & (var > 0)
+    x, y, var = x[good], y[good], var[good]
+    model = blend_model(group, wave, redshift)(velocity=velocity, sigma=sigma, c0=np.median(y))
+    for n in group.names:  # start from the peak above the continuum
+        getattr(model, f"flux_{n}").value = max(np.ptp(y), 1.0) * 3.0
+    fitter = fitting.LevMarLSQFitter()
+    fitted = fitter(model, x, y, weights=1.0 / np.sqrt(var), maxiter=2000)
+    cov = fitter.fit_info["param_cov"]
+    err = np.sqrt(np.diag(cov)) if cov is not None else np.full(len(fitted.parameters), np.nan)
+    names = list(fitted.param_names)
+    return {"flux": {n: float(getattr(fitted, f"flux_{n}").value) for n in group.names},
+            "error": {n: float(err[names.index(f"flux_{n}")]) for n in group.names},
+            "velocity": float(fitted.velocity.value), "sigma": float(abs(fitted.sigma.value)),
+            "model": fitted, "wavelength": x}

@@ -1,0 +1,313 @@
+"""Property maps from GAME per spaxel, map files, radial profiles, BPT maps and map plots.
+
+GAME (Ucci et al. 2017, 2018, 2019) is applied to every spaxel with enough detected lines;
+its per-spectrum summaries (mean, median, std, p16, p84 of the Monte Carlo draws) become
+maps on the cube's celestial WCS. Radial profiles are medians in annuli around a sky
+position, optionally deprojected for a disc of given inclination and position angle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from ..diagnostics import bpt_class
+from .lines import DETECTED, LineMaps
+from .muse import image_hdu
+from .synthetic import DISTANCE, HENIZE2_10
+
+#: Units of GAME's properties, for map headers and colour-bar labels.
+PROPERTY_UNITS = {"12+log(O/H)": "dex", "log U": "dex", "log P/k": "log(K cm-3)",
+                  "A_V": "mag", "log n": "log(cm-3)", "log(Z/Zsun)": "dex"}
+#: Image rows per GAME call (see game_maps).
+BLOCK_ROWS = 16
+
+
+@dataclass
+class PropertyMaps:
+    """Maps of GAME's outputs: ``maps[f"{property}_{stat}"]`` is a ``(ny, nx)`` array (NaN
+    where GAME was not run), ``wcs`` the celestial WCS."""
+
+    maps: dict[str, np.ndarray]
+    wcs: WCS
+    shape: tuple[int, int]
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.maps[key]
+
+    def keys(self):
+        return self.maps.keys()
+
+    @property
+    def properties(self) -> list[str]:
+        """Property names, e.g. ``"12+log(O/H)"``."""
+        return list(dict.fromkeys(k.rsplit("_", 1)[0] for k in self.maps))
+
+    def write(self, path: str | Path) -> Path:
+        """One image extension per map (EXTNAME = key), with the celestial WCS and units."""
+        units = {k: PROPERTY_UNITS.get(k.rsplit("_", 1)[0], "") for k in self.maps}
+        return write_maps(path, self.maps, self.wcs, units)
+
+    @classmethod
+    def concatenate(cls, parts: list["PropertyMaps"], wcs: WCS) -> "PropertyMaps":
+        """Stack maps of consecutive row strips (a strip where GAME ran on no spaxel has no
+        maps: it is filled with NaN)."""
+        keys = list(dict.fromkeys(k for p in parts for k in p.maps))
+        maps = {k: np.concatenate([p.maps.get(k, np.full(p.shape, np.nan)) for p in parts])
+                for k in keys}
+        return cls(maps, wcs, (sum(p.shape[0] for p in parts), parts[0].shape[1]))
+
+
+def write_maps(path: str | Path, maps: dict[str, np.ndarray], wcs: WCS,
+               units: dict[str, str] | None = None) -> Path:
+    """Write 2-D maps to a FITS file, one image extension each, with the celestial WCS."""
+    path = Path(path)
+    units = units or {}
+    hdus = [fits.PrimaryHDU()] + [image_hdu(m, wcs, k, units.get(k, "")) for k, m in maps.items()]
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+    return path
+
+
+def read_maps(path: str | Path) -> tuple[dict[str, np.ndarray], WCS]:
+    """Maps written by :func:`write_maps` (or any file of image extensions): dict by name, WCS."""
+    with fits.open(path) as hdul:
+        maps = {h.header.get("MAPNAME", h.name): np.asarray(h.data, float) for h in hdul[1:]}
+        wcs = WCS(hdul[1].header)
+    return maps, wcs
+
+
+def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
+              row_offset: int = 0, block_rows: int = BLOCK_ROWS) -> PropertyMaps:
+    """Run a fitted GAME estimator on every spaxel with enough detected lines.
+
+    Parameters
+    ----------
+    line_maps
+        From :func:`~course_utils.cube.fit_line_maps`.
+    game
+        A fitted :class:`course_utils.game.Game` (anything with its ``predict(intensities,
+        errors)`` returning columns ``f"{property}_{stat}"``).
+    lines
+        Lines passed to GAME (default: those GAME was trained on, ``game.lines``, else all).
+    min_detected
+        Spaxels with fewer detected lines are left NaN.
+    row_offset, block_rows
+        GAME is called on blocks of ``block_rows`` image rows counted from row 0 of the cube
+        (``row_offset`` is the cube row where ``line_maps`` starts). Its Monte Carlo draws
+        are seeded by ``game.random_state`` at each call, so a spaxel's result depends only
+        on its block -- the same however the cube is split into chunks (chunks must be whole
+        blocks). With ``noise_aware=True`` GAME's training noise is also set per block.
+
+    Returns
+    -------
+    PropertyMaps
+    """
+    if lines is None:
+        lines = [l for l in getattr(game, "lines", line_maps.lines) if l in line_maps.lines]
+    if row_offset % block_rows:
+        raise ValueError(f"row_offset={row_offset} must be a multiple of block_rows={block_rows}")
+    inten, err, spaxels = line_maps.game_inputs(lines, min_detected=min_detected)
+    ny, nx = line_maps.shape
+    maps: dict[str, np.ndarray] = {}
+    for start in range(0, ny, block_rows):
+        sel = (spaxels[:, 0] >= start) & (spaxels[:, 0] < start + block_rows)
+        if not sel.any():
+            continue
+        out = game.predict(inten[sel].reset_index(drop=True), err[sel].reset_index(drop=True))
+        for column in out.columns:
+            if column == "pattern" or not pd.api.types.is_numeric_dtype(out[column]):
+                continue  # the pattern of detected lines is not a map
+            values = out[column].to_numpy(float)
+            target = maps.setdefault(column, np.full((ny, nx), np.nan))
+            target[spaxels[sel, 0], spaxels[sel, 1]] = values
+    return PropertyMaps(maps, line_maps.wcs, (ny, nx))
+
+
+# --------------------------------------------------------------------------- BPT map
+
+def bpt_map(line_maps: LineMaps) -> dict[str, np.ndarray]:
+    """[NII] BPT class of each spaxel, from detected lines only.
+
+    Returns ``{"class": ..., "log_nii_ha": ..., "log_oiii_hb": ...}``; the class is 0
+    star-forming, 1 composite, 2 AGN (Kauffmann et al. 2003; Kewley et al. 2001) and -1
+    where one of the four lines is not detected.
+    """
+    need = ["NII6583", "Halpha", "OIII5007", "Hbeta"]
+    missing = [l for l in need if l not in line_maps.lines]
+    if missing:
+        raise KeyError(f"the BPT map needs the lines {missing}, which were not fitted")
+    ok = np.all([line_maps.status[line_maps.lines.index(l)] == DETECTED for l in need], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(ok, np.log10(line_maps["NII6583"] / line_maps["Halpha"]), np.nan)
+        y = np.where(ok, np.log10(line_maps["OIII5007"] / line_maps["Hbeta"]), np.nan)
+    return {"class": bpt_class(x, y), "log_nii_ha": x, "log_oiii_hb": y}
+
+
+# ---------------------------------------------------------------------- radial profiles
+
+def sky_offsets(wcs: WCS, shape: tuple[int, int], center: SkyCoord = HENIZE2_10
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (arcsec) east and north of ``center`` for every spaxel of a map."""
+    y, x = np.mgrid[:shape[0], :shape[1]]
+    sky = wcs.pixel_to_world(x, y)
+    east, north = center.spherical_offsets_to(sky)
+    return east.to_value(u.arcsec), north.to_value(u.arcsec)
+
+
+def galactocentric_radius(wcs: WCS, shape: tuple[int, int], center: SkyCoord = HENIZE2_10,
+                          pa: float = 0.0, inclination: float = 0.0) -> np.ndarray:
+    """Radius (arcsec) in the plane of a disc with major axis at position angle ``pa``
+    (degrees east of north) and ``inclination`` (degrees, 0 = face-on)."""
+    east, north = sky_offsets(wcs, shape, center)
+    pa_r = np.radians(pa)
+    major = east * np.sin(pa_r) + north * np.cos(pa_r)
+    minor = -east * np.cos(pa_r) + north * np.sin(pa_r)
+    return np.hypot(major, minor / np.cos(np.radians(inclination)))
+
+
+def arcsec_to_pc(arcsec, distance: u.Quantity = DISTANCE) -> np.ndarray:
+    """Projected size in parsec of an angle in arcsec at ``distance`` (small angles)."""
+    return (np.asarray(arcsec) * u.arcsec).to_value(u.rad) * distance.to_value(u.pc)
+
+
+def radial_profile(image: np.ndarray, wcs: WCS, center: SkyCoord = HENIZE2_10,
+                   bin_width: float = 0.4, r_max: float | None = None, pa: float = 0.0,
+                   inclination: float = 0.0, distance: u.Quantity = DISTANCE,
+                   min_spaxels: int = 3) -> pd.DataFrame:
+    """Median and 16-84% range of a map in annuli around a sky position.
+
+    Parameters
+    ----------
+    image, wcs
+        A map and its celestial WCS; NaN spaxels are ignored.
+    center
+        Centre of the annuli (default Henize 2-10).
+    bin_width, r_max
+        Annulus width and outer radius in arcsec (default: the farthest finite spaxel).
+    pa, inclination
+        Position angle of the major axis (degrees east of north) and inclination (degrees)
+        for elliptical annuli; both 0 gives circles.
+    distance
+        Distance for the radius in parsec (default 8.23 Mpc, 1" = 39.9 pc).
+    min_spaxels
+        Annuli with fewer finite spaxels are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per annulus: ``r_in``, ``r_out``, ``r_mid`` (arcsec), ``r_pc`` (the middle
+        radius in pc), ``median``, ``p16``, ``p84`` and ``n`` (spaxels).
+    """
+    image = np.asarray(image, dtype=float)
+    r = galactocentric_radius(wcs, image.shape, center, pa, inclination)
+    ok = np.isfinite(image)
+    if not ok.any():
+        raise ValueError("the map has no finite spaxel")
+    r_max = float(r[ok].max()) if r_max is None else r_max
+    edges = np.arange(0.0, r_max + bin_width, bin_width)
+    rows = []
+    for r_in, r_out in zip(edges[:-1], edges[1:]):
+        vals = image[ok & (r >= r_in) & (r < r_out)]
+        if vals.size < min_spaxels:
+            continue
+        p16, med, p84 = np.percentile(vals, [16, 50, 84])
+        rows.append((r_in, r_out, 0.5 * (r_in + r_out), med, p16, p84, vals.size))
+    table = pd.DataFrame(rows, columns=["r_in", "r_out", "r_mid", "median", "p16", "p84", "n"])
+    table.insert(3, "r_pc", arcsec_to_pc(table["r_mid"].to_numpy(), distance))
+    return table
+
+
+# ------------------------------------------------------------------------------- plots
+
+def plot_map(image: np.ndarray, wcs: WCS, ax=None, title: str = "", label: str = "",
+             cmap: str = "viridis", **imshow_kwargs):
+    """Show a map on WCS axes (RA/Dec) with a labelled colour bar; returns the axes.
+
+    ``label`` names the quantity and its unit, e.g. ``"12+log(O/H) [dex]"``.
+    """
+    import matplotlib.pyplot as plt
+
+    new = ax is None
+    if new:
+        ax = plt.figure(figsize=(5.5, 4.5)).add_subplot(projection=wcs)
+    im = ax.imshow(image, origin="lower", cmap=cmap, **imshow_kwargs)
+    ax.figure.colorbar(im, ax=ax, label=label)
+    _sky_axes(ax)
+    ax.set_title(title)
+    if new:
+        ax.figure.tight_layout()
+    return ax
+
+
+def _sky_axes(ax) -> None:
+    """RA/Dec labels; on WCS axes, few enough RA ticks that they do not overlap."""
+    ax.set_xlabel("RA (ICRS)")
+    ax.set_ylabel("Dec (ICRS)")
+    if hasattr(ax, "coords"):
+        ax.coords[0].set_ticks(number=3)
+        ax.coords[0].set_major_formatter("hh:mm:ss.s")
+
+
+def plot_property_maps(maps: PropertyMaps, stat: str = "mean", properties=None):
+    """One WCS panel per property for one statistic (mean, std, p16, p84 ...)."""
+    import matplotlib.pyplot as plt
+
+    properties = list(properties or maps.properties)
+    fig = plt.figure(figsize=(4.8 * len(properties), 4.2))
+    for i, prop in enumerate(properties):
+        ax = fig.add_subplot(1, len(properties), i + 1, projection=maps.wcs)
+        unit = PROPERTY_UNITS.get(prop, "")
+        plot_map(maps[f"{prop}_{stat}"], maps.wcs, ax=ax, title=f"{prop} ({stat})",
+                 label=f"{prop} [{unit}]" if unit else prop)
+    fig.tight_layout()
+    return fig
+
+
+def plot_profile(profile: pd.DataFrame, ax=None, label: str = "", title: str = "",
+                 distance: u.Quantity = DISTANCE):
+    """Median and 16-84% band of a radial profile; top axis in parsec."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(5.5, 4)).add_subplot()
+    ax.fill_between(profile["r_mid"], profile["p16"], profile["p84"], alpha=0.3,
+                    label="16-84%")
+    ax.plot(profile["r_mid"], profile["median"], "o-", label="median")
+    ax.set_xlabel("radius [arcsec]")
+    ax.set_ylabel(label)
+    ax.set_title(title)
+    ax.legend()
+    scale = arcsec_to_pc(1.0, distance)
+    top = ax.secondary_xaxis("top", functions=(lambda r: r * scale, lambda p: p / scale))
+    top.set_xlabel(f"radius [pc] at D = {distance.to_value(u.Mpc):g} Mpc")
+    return ax
+
+
+def plot_bpt_map(line_maps: LineMaps, ax=None, title: str = "[NII] BPT class per spaxel"):
+    """Map of the BPT class (star-forming, composite, AGN; grey = not classified)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    cls = bpt_map(line_maps)["class"].astype(float)
+    cls[cls < 0] = np.nan
+    cmap = ListedColormap(["tab:blue", "tab:green", "tab:red"])
+    new = ax is None
+    if new:
+        ax = plt.figure(figsize=(6, 4.5)).add_subplot(projection=line_maps.wcs)
+    ax.set_facecolor("0.85")
+    im = ax.imshow(cls, origin="lower", cmap=cmap, vmin=-0.5, vmax=2.5)
+    bar = ax.figure.colorbar(im, ax=ax, ticks=[0, 1, 2])
+    bar.ax.set_yticklabels(["star-forming", "composite", "AGN"])
+    bar.set_label("BPT class (grey: a line not detected)")
+    _sky_axes(ax)
+    ax.set_title(title)
+    if new:
+        ax.figure.tight_layout()
+    return ax

@@ -1,0 +1,201 @@
+"""MUSE data cubes: the ESO pipeline format, the instrument's resolution, and a reader.
+
+A MUSE cube from the ESO pipeline has an empty PRIMARY HDU, a ``DATA`` extension (float32 flux
+density), a ``STAT`` extension (its variance) and optionally ``DQ`` (data quality). Celestial
+axes are RA---TAN/DEC--TAN with 0.2" spaxels; the spectral axis is air wavelength (``AWAV``)
+from 4749.89 A in 1.25 A steps (Bacon et al. 2010, SPIE 7735; Weilbacher et al. 2020, A&A 641,
+A28). Spaxels outside the exposed field are NaN.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+
+#: Flux-density unit of MUSE pipeline cubes, as the ESO pipeline writes it.
+MUSE_BUNIT = "10**(-20)*erg/s/cm**2/Angstrom"
+#: Nominal-mode spectral sampling: first channel (A, air), step (A) and number of channels.
+MUSE_WAVE0, MUSE_DWAVE, MUSE_NWAVE = 4749.890625, 1.25, 3681
+#: Spaxel size in arcsec.
+MUSE_SPAXEL = 0.2
+#: Resolving power at the blue and red ends of the range (Bacon et al. 2010).
+MUSE_RESOLVING_POWER = ((4750.0, 1600.0), (9350.0, 3500.0))
+#: Speed of light in km/s.
+C_KMS = 299_792.458
+
+
+class CubeError(ValueError):
+    """A file is not a data cube the course can read."""
+
+
+def muse_resolving_power(wavelength) -> np.ndarray:
+    """MUSE resolving power R = lambda / FWHM, linear between 1600 at 4750 A and 3500 at 9350 A."""
+    (w0, r0), (w1, r1) = MUSE_RESOLVING_POWER
+    return r0 + (r1 - r0) * (np.asarray(wavelength, dtype=float) - w0) / (w1 - w0)
+
+
+def instrumental_sigma(wavelength) -> np.ndarray:
+    """Gaussian sigma (A) of MUSE's line-spread function at an observed wavelength (A)."""
+    wavelength = np.asarray(wavelength, dtype=float)
+    return wavelength / muse_resolving_power(wavelength) / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+
+
+def parse_unit(bunit: str | None) -> u.UnitBase:
+    """Read a BUNIT string such as MUSE's ``10**(-20)*erg/s/cm**2/Angstrom``."""
+    if not bunit:
+        return u.dimensionless_unscaled
+    with warnings.catch_warnings():
+        # the ESO string uses several slashes, which the FITS standard discourages
+        warnings.simplefilter("ignore", u.UnitsWarning)
+        return u.Unit(bunit, parse_strict="silent")
+
+
+@dataclass
+class MuseCube:
+    """A spectral cube read from FITS.
+
+    Attributes
+    ----------
+    data
+        Flux density, shape ``(n_wave, ny, nx)``, float32 (memory-mapped when the file allows).
+    variance
+        Variance of ``data`` (same shape) or None when the file has no ``STAT`` extension.
+    wavelength
+        Air wavelength of each channel in Angstrom.
+    wcs
+        Celestial (2-D) WCS of the spaxel grid.
+    unit
+        Unit of ``data``.
+    mask
+        Boolean ``(ny, nx)`` map, True for spaxels with no usable data (NaN everywhere or
+        flagged in ``DQ``), as in :mod:`numpy.ma`; None if the cube was read without
+        scanning (``scan=False``).
+    path
+        The file read.
+    header
+        Header of the data extension.
+    """
+
+    data: np.ndarray
+    variance: np.ndarray | None
+    wavelength: np.ndarray
+    wcs: WCS
+    unit: u.UnitBase
+    mask: np.ndarray | None
+    path: Path | None = None
+    header: fits.Header | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.data.shape
+
+    def spectrum(self, y: int, x: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Flux and variance of one spaxel (row ``y``, column ``x``) as float64 arrays."""
+        var = None if self.variance is None else np.asarray(self.variance[:, y, x], float)
+        return np.asarray(self.data[:, y, x], float), var
+
+
+def _cube_hdu(hdul: fits.HDUList, path: Path) -> fits.ImageHDU:
+    if "DATA" in hdul:
+        hdu = hdul["DATA"]
+    else:  # some reductions put the cube in the primary or first image HDU
+        hdu = next((h for h in hdul if h.is_image and h.header.get("NAXIS", 0) >= 2), None)
+        if hdu is None:
+            raise CubeError(f"{path}: no image extension found (expected a 'DATA' extension "
+                            "with a 3-D cube)")
+    if hdu.header.get("NAXIS", 0) != 3:
+        raise CubeError(f"{path}: extension {hdu.name!r} has {hdu.header.get('NAXIS', 0)} axes; "
+                        "expected a 3-D cube (2 spatial axes and 1 spectral axis)")
+    return hdu
+
+
+def _wavelength(header: fits.Header, n_wave: int, path: Path) -> np.ndarray:
+    ctype = str(header.get("CTYPE3", "")).strip()
+    if not ctype.startswith("AWAV"):
+        raise CubeError(f"{path}: axis 3 has CTYPE3 = {ctype!r}; expected a spectral axis of air "
+                        "wavelength ('AWAV', as in MUSE pipeline cubes)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        spectral = WCS(header).sub([3])
+    # pixel_to_world_values honours CD or PC+CDELT and returns SI (m) once CUNIT3 is known
+    world = spectral.pixel_to_world_values(np.arange(n_wave))
+    world = np.asarray(world, dtype=float) * u.Unit(spectral.wcs.cunit[0] or "m")
+    return world.to_value(u.AA)
+
+
+def read_muse_cube(path: str | Path, memmap: bool = True, scan: bool = True) -> MuseCube:
+    """Read a MUSE cube (ESO pipeline layout) or any 3-D FITS cube with an AWAV axis.
+
+    Parameters
+    ----------
+    path
+        FITS file with ``DATA`` (and optionally ``STAT`` and ``DQ``) extensions, or a single
+        3-D image HDU.
+    memmap
+        Memory-map the data instead of reading it into memory (ignored for compressed files).
+    scan
+        Read every channel once to find the unusable spaxels (``mask``) and refuse an all-NaN
+        cube. Workers that process part of a cube pass False.
+
+    Returns
+    -------
+    MuseCube
+
+    Raises
+    ------
+    CubeError
+        If the file has no 3-D image, no AWAV spectral axis, or no finite spaxel.
+    """
+    path = Path(path)
+    try:
+        hdul = fits.open(path, memmap=memmap)
+    except OSError as exc:
+        raise CubeError(f"{path}: not a readable FITS file ({exc})") from exc
+    with hdul:
+        hdu = _cube_hdu(hdul, path)
+        header = hdu.header.copy()
+        data = hdu.data
+        if data.dtype.kind != "f":
+            raise CubeError(f"{path}: data of type {data.dtype}; expected floating-point flux")
+        wavelength = _wavelength(header, data.shape[0], path)
+        variance = hdul["STAT"].data if "STAT" in hdul else None
+        if variance is not None and variance.shape != data.shape:
+            raise CubeError(f"{path}: STAT has shape {variance.shape}, DATA has {data.shape}")
+        dq = hdul["DQ"].data if "DQ" in hdul else None
+        if dq is not None and dq.shape != data.shape:
+            raise CubeError(f"{path}: DQ has shape {dq.shape}, DATA has {data.shape}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header).celestial
+        if wcs.naxis != 2:
+            raise CubeError(f"{path}: no celestial axes (RA/DEC) in the header of {hdu.name!r}")
+        # a spaxel is usable if any channel is finite (and unflagged); scan in blocks of
+        # channels so a memory-mapped cube is never copied whole
+        usable = np.zeros(data.shape[1:], dtype=bool)
+        for start in range(0, data.shape[0] if scan else 0, 256):
+            good = np.isfinite(data[start:start + 256])
+            if dq is not None:
+                good &= dq[start:start + 256] == 0
+            usable |= good.any(axis=0)
+    if scan and not usable.any():
+        raise CubeError(f"{path}: every spaxel is NaN (or flagged in DQ); nothing to analyse")
+    return MuseCube(data=data, variance=variance, wavelength=wavelength, wcs=wcs,
+                    unit=parse_unit(header.get("BUNIT")), mask=~usable if scan else None, path=path, header=header)
+
+
+def image_hdu(image: np.ndarray, wcs: WCS, name: str, unit: str = "",
+              comment: str = "") -> fits.ImageHDU:
+    """An image extension carrying the cube's celestial WCS (for maps of any quantity)."""
+    hdu = fits.ImageHDU(np.asarray(image, dtype=np.float32), header=wcs.to_header(), name=name)
+    hdu.header["MAPNAME"] = (name, "name of the map (EXTNAME is upper case)")
+    if unit:
+        hdu.header["BUNIT"] = unit
+    if comment:
+        hdu.header["COMMENT"] = comment
+    return hdu

@@ -1,0 +1,136 @@
+"""The whole cube pipeline -- read, line maps, GAME per spaxel -- in memory or on dask.
+
+The chunked version splits the cube into strips of image rows; each dask task opens the FITS
+file itself (memory-mapped, reading only the channels around the lines), fits the lines of its
+strip and runs GAME on it, so the cube never has to fit in memory and many cubes can be
+processed by one cluster. Every spaxel is fitted independently and GAME is called on the same
+blocks of rows in both cases (:func:`~course_utils.cube.maps.game_maps`), so the chunked
+result is identical to the in-memory one for the same ``random_state``.
+
+Using a real cluster: start a scheduler and workers (``dask scheduler`` on one machine,
+``dask worker tcp://<scheduler-host>:8786`` on each worker machine, all with this course
+installed and the cube files at the same path), then pass the address::
+
+    result = run_pipeline(path, game, scheduler="tcp://<scheduler-host>:8786")
+
+or an existing :class:`distributed.Client`. ``scheduler="local"`` starts a
+:class:`distributed.LocalCluster` on this machine for the duration of the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..library import MUSE_LINES
+from .lines import LineMaps, fit_line_maps
+from .maps import BLOCK_ROWS, PropertyMaps, game_maps
+from .muse import read_muse_cube
+from .synthetic import REDSHIFT
+
+
+@dataclass
+class PipelineResult:
+    """Line maps and GAME property maps of one cube (``properties`` is None without GAME)."""
+
+    lines: LineMaps
+    properties: PropertyMaps | None
+    path: Path
+
+    def write(self, folder: str | Path) -> tuple[Path, Path | None]:
+        """Write ``<cube>_lines.fits`` and ``<cube>_properties.fits`` into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = self.path.stem
+        lines = self.lines.write(folder / f"{stem}_lines.fits")
+        props = self.properties.write(folder / f"{stem}_properties.fits") if self.properties else None
+        return lines, props
+
+
+def _process(path, rows, game, settings) -> tuple[LineMaps, PropertyMaps | None]:
+    """Lines and GAME for image rows ``rows`` of one cube (the unit of work of a task)."""
+    cube = read_muse_cube(path, scan=rows is None)
+    line_maps = fit_line_maps(cube, rows=rows, **settings["lines"])
+    if game is None:
+        return line_maps, None
+    offset = 0 if rows is None else rows.start
+    return line_maps, game_maps(line_maps, game, row_offset=offset, **settings["game"])
+
+
+def run_pipeline(path: str | Path | list, game=None, lines=MUSE_LINES,
+                 redshift: float = REDSHIFT, snr_min: float = 3.0, min_detected: int = 3,
+                 scheduler=None, chunk_rows: int = 2 * BLOCK_ROWS):
+    """Line maps and GAME property maps of a cube (or a list of cubes).
+
+    Parameters
+    ----------
+    path
+        A MUSE cube, or a list of them (then a list of results is returned).
+    game
+        A fitted GAME estimator, or None for line maps only.
+    lines, redshift, snr_min
+        Passed to :func:`~course_utils.cube.fit_line_maps`.
+    min_detected
+        Passed to :func:`~course_utils.cube.maps.game_maps`.
+    scheduler
+        None: everything in this process, whole cube at once. ``"local"``: a local dask
+        cluster (2 single-threaded workers) for this call. A scheduler address
+        (``"tcp://host:8786"``) or a :class:`distributed.Client`: that cluster.
+    chunk_rows
+        Image rows per dask task (a multiple of ``maps.BLOCK_ROWS``).
+
+    Returns
+    -------
+    PipelineResult or list of them
+    """
+    paths = [Path(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+    settings = {"lines": dict(lines=lines, redshift=redshift, snr_min=snr_min),
+                "game": dict(min_detected=min_detected)}
+    if scheduler is None:
+        results = []
+        results = [PipelineResult(*_process(p, None, game, settings), p) for p in paths]
+    else:
+        results = _run_dask(paths, game, settings, scheduler, chunk_rows)
+    return results if isinstance(path, (list, tuple)) else results[0]
+
+
+def _run_dask(paths, game, settings, scheduler, chunk_rows):
+    from distributed import Client, LocalCluster
+
+    if chunk_rows % BLOCK_ROWS:
+        raise ValueError(f"chunk_rows={chunk_rows} must be a multiple of {BLOCK_ROWS}")
+    own_cluster = own_client = None
+    if isinstance(scheduler, Client):
+        client = scheduler
+    elif scheduler == "local":
+        own_cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")
+        client = own_client = Client(own_cluster)
+    else:
+        client = own_client = Client(scheduler)
+    try:
+        # a fresh key per call: a hashed key shared with an earlier call on the same client
+        # can be released by that call while this one still needs it ("lost dependencies")
+        game_future = (client.scatter(game, broadcast=True, hash=False)
+                       if game is not None else None)
+        jobs = []
+        for p in paths:
+            cube = read_muse_cube(p)  # scan once here; tasks read only their strips
+            ny = cube.shape[1]
+            strips = [slice(y, min(y + chunk_rows, ny)) for y in range(0, ny, chunk_rows)]
+            futures = [client.submit(_process, str(p), s, game_future, settings, pure=False)
+                       for s in strips]
+            jobs.append((p, cube.wcs, futures))
+        results = []
+        for p, wcs, futures in jobs:
+            parts = client.gather(futures)
+            line_maps = LineMaps.concatenate([a for a, _ in parts], wcs)
+            props = (PropertyMaps.concatenate([b for _, b in parts], wcs)
+                     if game is not None else None)
+            results.append(PipelineResult(line_maps, props, p))
+        return results
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
