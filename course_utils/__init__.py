@@ -14,6 +14,9 @@ One module per idea:
 - :mod:`course_utils.boosting`  AdaBoost SAMME and AdaBoost.R2 from scratch (notebook 03)
 - :mod:`course_utils.nn`        a one-hidden-layer neural network in numpy (notebook 04)
 - :mod:`course_utils.cnn`       a small convolutional network in numpy (notebook 05)
+- :mod:`course_utils.game`      the GAME estimator, its validation and plots
+- :mod:`course_utils.bayes`     Bayesian grid likelihood, GAME's classical peer
+- :mod:`course_utils.game_cli`  the ``game`` command
 """
 
 __version__ = "0.1.0"

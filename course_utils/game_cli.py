@@ -121,7 +121,8 @@ def _check_args(args) -> None:
         raise UsageError(f"{out}: parent folder {out.resolve().parent} does not exist")
 
 
-def _library(args, lines: list[str]) -> Library:
+def _library(args, lines: list[str]) -> tuple[Library, list[str]]:
+    """The library (read or built) and the input lines it has; names the lines it lacks."""
     if args.library is not None:
         library = read_game_library(args.library)
         available = list(library.intensities.columns)
@@ -174,7 +175,7 @@ def run(args) -> None:
         tables[k] = table
         pattern = table["pattern"].iloc[0]
         mask = pattern_mask(pattern)
-        noise = None if args.noise_free else game._noise_for(
+        noise = None if args.noise_free else game.noise_level(
             intensities.to_numpy()[rows][:, mask], errors.to_numpy()[rows][:, mask], mask)
         check = cross_validate(game, pattern, n_splits=args.cv_folds, noise=noise,
                                max_models=args.cv_models)

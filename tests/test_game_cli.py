@@ -1,0 +1,182 @@
+"""Tests of the ``game`` command-line tool (course_utils.game_cli)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from course_utils.game import PROPERTIES, STATS
+from course_utils.game_cli import main
+from course_utils.library import (MUSE_LINES, Library, build_library, write_game_inputs,
+                                  write_game_library)
+
+LINES = list(MUSE_LINES)
+FAST = ["--draws", "5", "--cv-folds", "2", "--cv-models", "300", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    spectra = build_library(12, LINES, seed=3).intensities
+    errors = 0.1 * spectra
+    spectra.iloc[0, 4] = 0.0  # Halpha missing
+    errors.iloc[0, 4] = 0.0
+    errors.iloc[1, 2] = -99.0  # upper limit
+    paths = {k: folder / f"{k}.txt" for k in ("intensities", "errors", "labels")}
+    write_game_inputs(paths["intensities"], paths["errors"], paths["labels"], spectra, errors)
+    library = build_library(600, LINES, seed=0)
+    paths["library"] = folder / "library.csv"
+    write_game_library(library, paths["library"])
+    small = Library(library.intensities.drop(columns="SIII9069"), library.labels,
+                    library.lines.drop(index="SIII9069"))
+    paths["library_without_siii"] = folder / "library_no_siii.csv"
+    write_game_library(small, paths["library_without_siii"])
+    return paths
+
+
+def args(files, out, **replace):
+    given = {"intensities": files["intensities"], "errors": files["errors"],
+             "labels": files["labels"], "library": files["library"]}
+    given.update(replace)
+    argv = ["run", "--out", str(out)] + FAST
+    for key, value in given.items():
+        argv += [f"--{key}", str(value)]
+    return argv
+
+
+def test_good_files_give_one_row_per_spectrum(files, tmp_path):
+    out = tmp_path / "out"
+    assert main(args(files, out) + ["--save-draws"]) == 0
+    table = pd.read_csv(out / "output_ml.csv")
+    assert len(table) == 12 and list(table["row"]) == list(range(1, 13))
+    assert list(table.columns) == (["row"] + [f"{p}_{s}" for p in PROPERTIES for s in STATS]
+                                   + ["pattern"])
+    assert table["pattern"].astype(str).str.zfill(10).iloc[0] == "1111011111"
+    validation = pd.read_csv(out / "validation.csv", dtype={"pattern": str})
+    assert set(validation["pattern"]) == {"1111111111", "1111011111"}
+    assert (validation["rmse"] > 0).all()
+    importances = pd.read_csv(out / "feature_importances.csv", dtype={"pattern": str})
+    assert len(importances) == 10 + 9
+    draws = np.load(out / "draws.npz")
+    assert draws["draws"].shape == (12, 5, 4)
+    assert json.loads((out / "run.json").read_text())["lines"] == LINES
+
+
+def test_built_library_and_property_choice(files, tmp_path):
+    out = tmp_path / "out"
+    argv = args(files, out)
+    i = argv.index("--library")
+    del argv[i:i + 2]
+    assert main(argv + ["--library-size", "500", "--properties", "log(Z/Zsun)", "log n"]) == 0
+    table = pd.read_csv(out / "output_ml.csv")
+    assert "log(Z/Zsun)_median" in table and "log n_p84" in table and len(table) == 12
+
+
+def bad(files, out, capsys, argv, message):
+    status = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert status == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("game: error:"), err
+    assert message in err, err
+    assert not out.exists() or not any(out.iterdir())
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_missing_file(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, errors=tmp_path / "nope.txt"), "nope.txt")
+
+
+def test_malformed_file(files, tmp_path, capsys):
+    text = files["intensities"].read_text().splitlines()
+    text[3] = text[3].replace(" ", " x", 1)
+    broken = write(tmp_path / "broken.txt", "\n".join(text))
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, intensities=broken), "row 4")
+
+
+def test_mismatched_files(files, tmp_path, capsys):
+    short = write(tmp_path / "short.txt", "\n".join(files["errors"].read_text().splitlines()[:5]))
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, errors=short), "short.txt")
+
+
+def test_unknown_label(files, tmp_path, capsys):
+    labels = files["labels"].read_text().replace("[O I] 6300A", "[Xx I] 6300A")
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, labels=write(tmp_path / "l.dat", labels)), "Xx I")
+
+
+def test_row_with_every_line_missing(files, tmp_path, capsys):
+    rows = files["intensities"].read_text().splitlines()
+    rows[5] = " ".join(["0"] * len(LINES))
+    out = tmp_path / "out"
+    bad(files, out, capsys,
+        args(files, out, intensities=write(tmp_path / "i.txt", "\n".join(rows))), "no detected line")
+
+
+def test_nan_cell(files, tmp_path, capsys):
+    rows = files["errors"].read_text().splitlines()
+    cells = rows[2].split()
+    cells[3] = "nan"
+    rows[2] = " ".join(cells)
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, errors=write(tmp_path / "e.txt", "\n".join(rows))),
+        "column 4")
+
+
+def test_output_folder_not_empty(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(args(files, out)) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_line_the_library_lacks(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, library=files["library_without_siii"]), "SIII9069")
+    assert main(args(files, out, library=files["library_without_siii"])
+                + ["--drop-unknown-lines"]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "SIII9069" in err
+    assert len(pd.read_csv(out / "output_ml.csv")) == 12
+
+
+def test_bad_option_values(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out) + ["--draws", "0"], "--draws")
+    bad(files, out, capsys, args(files, out) + ["--properties", "log T"], "log T")
+    bad(files, out, capsys, ["run", "--out", str(out)], "required")
+
+
+def test_help_documents_every_option():
+    result = subprocess.run([sys.executable, "-m", "course_utils.game_cli", "run", "--help"],
+                            capture_output=True, text=True, check=True)
+    for option in ("--intensities", "--errors", "--labels", "--out", "--properties", "--draws",
+                   "--library-size", "--library", "--seed", "--save-draws",
+                   "--drop-unknown-lines", "--noise-free"):
+        assert option in result.stdout
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.sampled_from(["intensities", "errors", "labels", "library"]),
+       text=st.text(alphabet=st.sampled_from(list("0123456789.-e+ \t\nnaix[]A,")), max_size=300))
+def test_random_malformed_inputs_never_give_a_traceback(files, tmp_path, capsys, which, text):
+    path = write(tmp_path / f"random_{which}.txt", text)
+    out = tmp_path / "random_out"
+    status = main(args(files, out, **{which: path}))
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("game: error:") and "Traceback" not in err
