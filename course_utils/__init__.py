@@ -6,6 +6,7 @@ One module per idea:
 - :mod:`course_utils.cube`      MUSE cubes: synthetic Henize 2-10, reader, line maps, GAME maps
 - :mod:`course_utils.notebooks` build student notebooks from ``solutions/``
 - :mod:`course_utils.setup_check` the ``python -m course_utils check`` command
+- :mod:`course_utils.nebular`   direct-method electron temperature and density (PyNeb)
 - :mod:`course_utils.library`   the emission-line library (MAPPINGS grid, line names, GAME files)
 - :mod:`course_utils.bigdata`   transfer times, read-versus-compute timing, k-fold splits (notebook 01)
 - :mod:`course_utils.trees`     impurity, best split and a small decision tree (notebook 02)

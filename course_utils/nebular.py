@@ -1,0 +1,90 @@
+"""The direct method: electron temperature and density from line ratios, with PyNeb.
+
+Two classical thermometers/densitometers of ionized gas (Osterbrock & Ferland 2006, ch. 5):
+
+- [OIII] (4959 + 5007) / 4363 falls steeply with electron temperature, because 4363 comes
+  from a level ~2.8 eV higher than the 4959/5007 upper level;
+- [SII] 6716 / 6731 falls with electron density between ~1e2 and ~1e4 cm^-3, where
+  collisions start to de-excite the two upper levels, which have different lifetimes.
+
+The atomic data and the level-population solver are PyNeb's (Luridiana, Morisset &
+Shaw 2015, A&A 573, A42), with its default atomic data.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+#: PyNeb expression of the [OIII] temperature-sensitive ratio.
+OIII_TEMPERATURE_RATIO = "(L(4959)+L(5007))/L(4363)"
+
+
+@lru_cache(maxsize=None)
+def _atom(element: str, stage: int):
+    import pyneb as pn  # imported on first use: it takes a second or two
+
+    return pn.Atom(element, stage)
+
+
+def _positive(values, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if np.any(~(values > 0)):
+        raise ValueError(f"{name} must be positive and finite, got {values[~(values > 0)][:5]}")
+    return values
+
+
+def oiii_ratio(temperature, density: float = 100.0) -> np.ndarray:
+    """[OIII] (4959 + 5007) / 4363 emissivity ratio at the given electron temperature.
+
+    Parameters
+    ----------
+    temperature
+        Electron temperature in K (scalar or array).
+    density
+        Electron density in cm^-3; the ratio barely depends on it below ~1e4 cm^-3.
+    """
+    t = _positive(temperature, "temperature")
+    o3 = _atom("O", 3)
+    strong = o3.getEmissivity(t, density, wave=4959) + o3.getEmissivity(t, density, wave=5007)
+    return strong / o3.getEmissivity(t, density, wave=4363)
+
+
+def sii_ratio(density, temperature: float = 1.0e4) -> np.ndarray:
+    """[SII] 6716 / 6731 emissivity ratio at the given electron density (cm^-3)."""
+    n = _positive(density, "density")
+    s2 = _atom("S", 2)
+    return s2.getEmissivity(temperature, n, wave=6716) / s2.getEmissivity(temperature, n, wave=6731)
+
+
+def te_oiii(ratio, density: float = 100.0) -> np.ndarray:
+    """Electron temperature (K) from the [OIII] (4959 + 5007) / 4363 ratio.
+
+    Parameters
+    ----------
+    ratio
+        Observed, dereddened (4959 + 5007) / 4363 flux ratio (scalar or array).
+    density
+        Electron density in cm^-3 assumed for the level populations.
+
+    Returns
+    -------
+    numpy.ndarray
+        Temperature in K; NaN where PyNeb finds no solution (ratios outside ~30-3000).
+    """
+    r = _positive(ratio, "ratio")
+    return np.asarray(_atom("O", 3).getTemDen(r, den=density, to_eval=OIII_TEMPERATURE_RATIO),
+                      dtype=float)
+
+
+def ne_sii(ratio, temperature: float = 1.0e4) -> np.ndarray:
+    """Electron density (cm^-3) from the [SII] 6716 / 6731 ratio.
+
+    Returns NaN outside the ratio's sensitive range: above the low-density limit
+    (~1.45, where the ratio only gives an upper limit on the density) and below the
+    high-density limit (~0.45).
+    """
+    r = _positive(ratio, "ratio")
+    return np.asarray(_atom("S", 2).getTemDen(r, tem=temperature, wave1=6716, wave2=6731),
+                      dtype=float)
