@@ -397,7 +397,8 @@ class Game(BaseEstimator):
             out = np.where(limit[:, None, :], I[:, None, :] * uniform, out)
         return out
 
-    def predict(self, intensities, errors=None, return_draws: bool = False):
+    def predict(self, intensities, errors=None, return_draws: bool = False,
+                draw_seed: int | None = None):
         """Physical properties of observed spectra, with Monte Carlo uncertainties.
 
         Parameters
@@ -411,6 +412,10 @@ class Game(BaseEstimator):
             no uncertainties (every draw is the measured spectrum).
         return_draws
             Also return the draws, shape ``(n_spectra, n_draws, n_properties)``.
+        draw_seed
+            Mixed with ``random_state`` into the seed of the Monte Carlo draws. Separate
+            calls on parts of one data set (blocks of a cube) pass different values, so
+            their draws are independent yet reproducible; ``None``: ``random_state`` alone.
 
         Returns
         -------
@@ -429,7 +434,8 @@ class Game(BaseEstimator):
         order = np.argsort(-patterns.sum(axis=1), kind="stable")
         n, n_draws, n_props = len(I), max(int(self.n_draws), 1), len(self.properties_)
         result = np.empty((n, n_draws, n_props))
-        rng = np.random.default_rng([self._seed(), 2])
+        rng = np.random.default_rng([self._seed(), 2] if draw_seed is None
+                                    else [self._seed(), 2, int(draw_seed)])
         for k in order:
             mask = patterns[k]
             rows = np.flatnonzero(inverse == k)

@@ -23,8 +23,8 @@ class SeededN2Game(BaseEstimator):
         self.lines = lines
         self.random_state = random_state
 
-    def predict(self, intensities, errors=None):
-        rng = np.random.default_rng(self.random_state)
+    def predict(self, intensities, errors=None, draw_seed=None):
+        rng = np.random.default_rng([self.random_state, draw_seed or 0])
         n2 = np.log10(intensities["NII6583"] / intensities["Halpha"]).to_numpy()
         draws = 8.90 + 0.57 * n2 + rng.normal(0.0, 0.05, (50, len(n2)))
         return pd.DataFrame({"12+log(O/H)_mean": draws.mean(0), "12+log(O/H)_std": draws.std(0),

@@ -156,6 +156,20 @@ def test_fixed_seed_is_deterministic(library, held_out):
     assert not np.allclose(a["log U_std"], c["log U_std"])
 
 
+def test_draw_seed_gives_independent_reproducible_draws(game, held_out):
+    # Blocks of a cube are predicted in separate calls: their draws must not repeat.
+    I, E = held_out.intensities.iloc[:5], 0.1 * held_out.intensities.iloc[:5]
+    _, d0 = game.predict(I, E, return_draws=True, draw_seed=0)
+    _, d0_again = game.predict(I, E, return_draws=True, draw_seed=0)
+    _, d1 = game.predict(I, E, return_draws=True, draw_seed=1)
+    np.testing.assert_array_equal(d0, d0_again)
+    assert not np.allclose(d0, d1)
+    # the scatter of the draws about each spectrum's mean is uncorrelated between the calls
+    r0 = (d0 - d0.mean(axis=1, keepdims=True)).ravel()
+    r1 = (d1 - d1.mean(axis=1, keepdims=True)).ravel()
+    assert abs(np.corrcoef(r0, r1)[0, 1]) < 0.3
+
+
 def test_noise_aware_training_beats_noise_free_on_noisy_spectra(library, held_out):
     rng = np.random.default_rng(2)
     true = held_out.intensities.to_numpy()

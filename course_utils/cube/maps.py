@@ -93,17 +93,18 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
         From :func:`~course_utils.cube.fit_line_maps`.
     game
         A fitted :class:`course_utils.game.Game` (anything with its ``predict(intensities,
-        errors)`` returning columns ``f"{property}_{stat}"``).
+        errors, draw_seed=...)`` returning columns ``f"{property}_{stat}"``).
     lines
         Lines passed to GAME (default: those GAME was trained on, ``game.lines``, else all).
     min_detected
         Spaxels with fewer detected lines are left NaN.
     row_offset, block_rows
         GAME is called on blocks of ``block_rows`` image rows counted from row 0 of the cube
-        (``row_offset`` is the cube row where ``line_maps`` starts). Its Monte Carlo draws
-        are seeded by ``game.random_state`` at each call, so a spaxel's result depends only
-        on its block -- the same however the cube is split into chunks (chunks must be whole
-        blocks). With ``noise_aware=True`` GAME's training noise is also set per block.
+        (``row_offset`` is the cube row where ``line_maps`` starts). Each block's Monte Carlo
+        draws are seeded by ``game.random_state`` and the block's number, so blocks draw
+        independently and a spaxel's result depends only on its block -- the same however
+        the cube is split into chunks (chunks must be whole blocks). With
+        ``noise_aware=True`` GAME's training noise is also set per block.
 
     Returns
     -------
@@ -120,7 +121,8 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
         sel = (spaxels[:, 0] >= start) & (spaxels[:, 0] < start + block_rows)
         if not sel.any():
             continue
-        out = game.predict(inten[sel].reset_index(drop=True), err[sel].reset_index(drop=True))
+        out = game.predict(inten[sel].reset_index(drop=True), err[sel].reset_index(drop=True),
+                           draw_seed=(row_offset + start) // block_rows)
         for column in out.columns:
             if column == "pattern" or not pd.api.types.is_numeric_dtype(out[column]):
                 continue  # the pattern of detected lines is not a map
