@@ -210,8 +210,8 @@ def write_game_inputs(intensities_path, errors_path, labels_path, intensities: p
         raise ValueError(f"{len(labels)} labels for {len(names)} columns")
     wavelengths = line_table(derived=True).loc[names, "wavelength"].to_numpy()
     for path, frame in ((intensities_path, intensities), (errors_path, errors)):
-        # %.17g keeps every float exactly, so files read back to the same numbers
-        np.savetxt(path, np.vstack([wavelengths, frame.to_numpy(dtype=float)]), fmt="%.17g")
+        with open(path, "w") as f:
+            _write_rows(f, np.vstack([wavelengths, frame.to_numpy(dtype=float)]), " ")
     Path(labels_path).write_text("".join(f"{label}\n" for label in labels))
 
 
@@ -224,7 +224,12 @@ def write_game_library(library: Library, path) -> None:
                         library.labels[list(LABELS)].to_numpy(dtype=float)])
     with open(path, "w") as f:
         f.write(",".join(header) + "\n" + ",".join(waves) + "\n")
-        np.savetxt(f, values, fmt="%.17g", delimiter=",")
+        _write_rows(f, values, ",")
+
+
+def _write_rows(f, values: np.ndarray, sep: str) -> None:
+    # repr gives the shortest text that reads back to the same float: exact and readable
+    f.writelines(sep.join(map(repr, row)) + "\n" for row in values.tolist())
 
 
 def read_game_library(path) -> Library:
