@@ -18,6 +18,10 @@ inside a ``### BEGIN HIDDEN TESTS`` block, so a wrong or missing solution raises
 Cells after an exercise use :func:`answer_or_reference` or :func:`function_or_reference`
 so a student who is stuck can go on: the reference value is used, and the notebook
 says so.
+
+Quizzes are multiple-choice questions written in a markdown cell, answered in a code cell
+(``q1 = "b"``) and checked with :func:`quiz`; the feedback for every option lives in
+:mod:`course_utils.quizzes`, so the notebook's source does not give the answer away.
 """
 
 from __future__ import annotations
@@ -183,3 +187,36 @@ def function_or_reference(func: Callable | None, reference: Callable, example_ar
         except NotImplementedError:
             answered = False
     return answer_or_reference(func if answered else None, reference, name=name)
+
+
+def quiz(answer: Any, question: str) -> str:
+    """Check the answer to a multiple-choice question and explain the option chosen.
+
+    Parameters
+    ----------
+    answer
+        The option's letter (``"b"``, ``"B"``, ``" (b) "`` are all read as ``b``);
+        ``None`` while unanswered.
+    question
+        The question's id, ``"NN.k"``: question ``k`` of notebook ``NN``. Its options and
+        their explanations are in :mod:`course_utils.quizzes` (module ``nbNN``).
+
+    Returns
+    -------
+    str
+        ``"correct"``, ``"not yet"`` or ``"not answered yet"``.
+    """
+    from course_utils.quizzes import get_question
+
+    q = get_question(question)
+    name = f"quiz {question}"
+    if is_placeholder(answer):
+        return _report(NOT_ANSWERED, name)
+    letter = str(answer).strip().strip("()").strip().lower()
+    if letter not in q.why:
+        return _report(NOT_YET, name, f"answer with one of the letters {', '.join(q.why)}")
+    if letter == q.correct:
+        print(f"[{name}] {q.why[letter]}")
+        return _report(CORRECT, name)
+    return _report(NOT_YET, name, q.why[letter])
+

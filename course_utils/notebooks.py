@@ -9,7 +9,11 @@ Authors edit only ``solutions/NN_name.ipynb``. In those notebooks:
 - a cell tagged ``solution`` is replaced whole the same way (a markdown cell becomes
   "*Write your answer here.*");
 - lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are dropped from
-  the student copy (the solutions use this to switch the self-checks to strict mode).
+  the student copy (the solutions use this to switch the self-checks to strict mode);
+- a block ``### BEGIN MUTANT <what the mistake is>`` ... ``### END MUTANT`` after the
+  solution block of an exercise cell holds a plausible wrong answer: code that replaces
+  the cell's solution block. It is dropped from the student copy; the exercise's
+  self-checks must reject it (mutation testing of the exercises).
 
 Commands::
 
@@ -36,6 +40,7 @@ STUDENT = ROOT / "notebooks"
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+BEGIN_MUTANT, END_MUTANT = "### BEGIN MUTANT", "### END MUTANT"
 SOLUTION_TAG = "solution"
 TODO = "# YOUR CODE HERE"
 MARKDOWN_PLACEHOLDER = "*Write your answer here.*"
@@ -90,13 +95,13 @@ def _strip_blocks(source: str, where: str) -> str:
     begin_indent = ""
     for number, line in enumerate(source.splitlines(), start=1):
         marker = line.strip()
-        if marker == BEGIN_HIDDEN:
+        if marker == BEGIN_HIDDEN or marker.startswith(BEGIN_MUTANT):
             if hidden or block is not None:
-                raise NotebookError(f"{where}, line {number}: nested {BEGIN_HIDDEN}")
-            hidden = True
-        elif marker == END_HIDDEN:
-            if not hidden:
-                raise NotebookError(f"{where}, line {number}: {END_HIDDEN} without {BEGIN_HIDDEN}")
+                raise NotebookError(f"{where}, line {number}: nested {marker}")
+            hidden = END_HIDDEN if marker == BEGIN_HIDDEN else END_MUTANT
+        elif marker in (END_HIDDEN, END_MUTANT):
+            if hidden != marker:
+                raise NotebookError(f"{where}, line {number}: {marker} without its BEGIN line")
             hidden = False
         elif hidden:
             continue
@@ -116,7 +121,7 @@ def _strip_blocks(source: str, where: str) -> str:
     if block is not None:
         raise NotebookError(f"{where}: {BEGIN} is never closed by {END}")
     if hidden:
-        raise NotebookError(f"{where}: {BEGIN_HIDDEN} is never closed by {END_HIDDEN}")
+        raise NotebookError(f"{where}: a block is never closed by {hidden}")
     return "\n".join(out)
 
 

@@ -67,3 +67,40 @@ def test_strict_mode_raises_for_wrong_or_missing(monkeypatch):
     with pytest.raises(AssertionError):
         checks.answer_or_reference(None, 1)
     assert checks.check(1.0, 1.0) == checks.CORRECT
+
+
+def test_quiz_explains_each_option_and_never_names_the_right_one_on_a_wrong_answer(
+        capsys, monkeypatch):
+    from course_utils import quizzes
+
+    q = quizzes.Question(correct="b", why={"a": "No: trees split on one feature.",
+                                           "b": "Yes: each split tests one feature.",
+                                           "c": "No: that is a neural network."})
+    monkeypatch.setattr(quizzes, "get_question", lambda name: q)
+    assert checks.quiz(None, "99.1") == checks.NOT_ANSWERED
+    assert checks.quiz(" (B) ", "99.1") == checks.CORRECT
+    assert checks.quiz("a", "99.1") == checks.NOT_YET
+    assert checks.quiz("z", "99.1") == checks.NOT_YET
+    out = capsys.readouterr().out
+    assert "trees split on one feature" in out and "one of the letters a, b, c" in out
+    wrong = out.split("[quiz 99.1] not yet")[1]
+    assert "Yes: each split" not in wrong
+
+
+def test_quiz_names_a_missing_question():
+    import pytest
+
+    with pytest.raises(KeyError, match="no quiz module"):
+        checks.quiz("a", "98.1")
+
+
+def test_quiz_strict_raises_on_wrong_answer(monkeypatch):
+    import pytest
+
+    from course_utils import quizzes
+
+    monkeypatch.setattr(quizzes, "get_question",
+                        lambda name: quizzes.Question("a", {"a": "right", "b": "wrong"}))
+    monkeypatch.setattr(checks, "strict", True)
+    with pytest.raises(AssertionError):
+        checks.quiz("b", "99.2")

@@ -121,3 +121,18 @@ def test_every_solution_with_self_checks_runs_them_strictly():
         text = path.read_text()
         if "checks." in text:
             assert "checks.strict = True" in text, f"{path.name}: self-checks must be strict in solutions"
+
+
+def test_mutant_blocks_are_dropped_from_the_student_copy():
+    cell = nbformat.v4.new_code_cell(
+        "### BEGIN SOLUTION\nratio = a / b\n### END SOLUTION\n"
+        "### BEGIN MUTANT ratio inverted\nratio = b / a\n### END MUTANT\ncheck(ratio)")
+    out = student_version(_nb(cell)).cells[0].source
+    assert "b / a" not in out and "a / b" not in out and "MUTANT" not in out
+    assert out.splitlines() == ["ratio = None  # YOUR CODE HERE", "check(ratio)"]
+
+
+def test_unclosed_mutant_block_is_an_error():
+    cell = nbformat.v4.new_code_cell("### BEGIN MUTANT x\nx = 1\n")
+    with pytest.raises(NotebookError, match="END MUTANT"):
+        student_version(_nb(cell))
