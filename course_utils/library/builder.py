@@ -135,6 +135,15 @@ def _resolve_lines(lines) -> tuple[list[str], list[str], pd.DataFrame]:
     return lines, list(dict.fromkeys(parents)), table.loc[lines, ["wavelength", "species"]]
 
 
+def library_lines() -> list[str]:
+    """Every line :func:`build_library` can compute: the HII grid's lines, the derived lines
+    and the grid's doublet sums, where the attenuation curve is defined."""
+    table = line_table(derived=True)
+    names = set(_full_cube()[2]) | set(DERIVED_LINES)
+    return [l for l in table.index
+            if l in names and ATTENUATION_RANGE[0] <= table.at[l, "wavelength"] <= ATTENUATION_RANGE[1]]
+
+
 @functools.lru_cache(maxsize=1)
 def _full_cube() -> tuple[tuple[np.ndarray, ...], np.ndarray, dict[str, int]]:
     """The HII grid on its axes, all lines (read once: the grid file takes ~0.1 s to parse)."""
