@@ -96,7 +96,7 @@ CALIBRATION_MODELS = 5000
 #: Fewest mock spectra in each half of the calibration set (held-out models are reused with
 #: other noise draws when the library is small).
 CALIBRATION_MOCKS = 2000
-#: Epochs of the network that learns the size of the residuals.
+#: Epochs of the networks that learn the bias and the size of the residuals.
 SCALE_EPOCHS = 40
 #: Quantile of the misfit of held-out library models above which a spectrum is flagged as not
 #: reproduced: 1% of spectra the library does describe are flagged.
@@ -290,21 +290,26 @@ def game2019_regressor(random_state: int | None = 0) -> AdaBoostRegressor:
 # --------------------------------------------------------------------------- calibration
 
 class _Calibration:
-    """How wide a pattern's distributions must be, learned from held-out library models.
+    """Where a pattern's distributions lie and how wide they are, learned from held-out
+    library models observed with the spectra's errors.
 
-    A small network predicts the size of the residual ``truth - centre`` (``centre``: the
-    median of the Monte Carlo draws) from the spectrum's features, its centre and the spread
-    of its draws; the residuals divided by that size have the same distribution everywhere,
-    estimated by its quantiles on a second, disjoint set of held-out models (split-conformal
-    calibration). Also holds the misfit above which a spectrum is flagged as not reproduced.
+    Two small networks predict, from the spectrum's features, its centre (the median of the
+    Monte Carlo draws) and the spread of its draws, the mean of the residual
+    ``truth - centre`` (the centre's bias) and its size; the residuals less that bias and
+    divided by that size have nearly the same distribution everywhere, estimated by its
+    quantiles on a second, disjoint set of held-out models (locally weighted split-conformal
+    calibration; Lei et al. 2018, JASA 113, 1094). Also holds the misfit above which a
+    spectrum is flagged as not reproduced.
     """
 
     #: Levels of the stored quantile table of the scaled residuals.
     LEVELS = np.linspace(0.0, 1.0, 2001)
 
-    def __init__(self, scale_model: _MultiOutput, eps: np.ndarray, quantiles: np.ndarray,
-                 misfit_limit: float):
+    def __init__(self, scale_model: _MultiOutput | None, eps: np.ndarray, quantiles: np.ndarray,
+                 misfit_limit: float, shift_model: _MultiOutput | None = None):
         self.scale_model = scale_model
+        self.shift_model = shift_model
+        self.use_shift = np.ones(len(eps), dtype=bool)
         self.eps = eps
         self.quantiles = quantiles
         self.misfit_limit = misfit_limit
@@ -312,6 +317,14 @@ class _Calibration:
     @staticmethod
     def inputs(X: np.ndarray, centre: np.ndarray, spread: np.ndarray, eps: np.ndarray) -> np.ndarray:
         return np.hstack([X, centre, np.log10(spread + eps)])
+
+    def shift(self, X: np.ndarray, centre: np.ndarray, spread: np.ndarray) -> np.ndarray:
+        """Predicted mean residual (the centre's bias), ``(n_spectra, n_properties)``."""
+        if self.shift_model is None:
+            return np.zeros_like(centre)
+        shift = np.asarray(self.shift_model.predict(self.inputs(X, centre, spread, self.eps)),
+                           dtype=float).reshape(centre.shape)
+        return shift * self.use_shift
 
     def scale(self, X: np.ndarray, centre: np.ndarray, spread: np.ndarray) -> np.ndarray:
         """Predicted residual size, shape ``(n_spectra, n_properties)``."""
@@ -576,18 +589,26 @@ class Game(BaseEstimator):
             raw = self._raw_draws(model, I, E, rng)
             centre, spread = np.median(raw, axis=1), raw.std(axis=1)
             sets.append((I, E, Y[rows], centre, spread, raw))
-        # 1. the size of the residual, learned on the first half
+        # 1. the bias and size of the residual, learned on the first half
         I, _, truth, centre, spread, _ = sets[0]
         inputs = _Calibration.inputs(features(I), centre, spread, eps)
-        size = np.log(np.abs(truth - centre) + eps)
-        scale_model = _MultiOutput(MLPRegressor(
+        net = lambda: _MultiOutput(MLPRegressor(  # noqa: E731
             hidden_layer_sizes=(32, 32), batch_size=256, learning_rate_init=2e-3,
-            max_iter=SCALE_EPOCHS, tol=0.0, n_iter_no_change=1000,
-            random_state=self._seed())).fit(inputs, size)
-        # 2. quantiles of the scaled residuals and the misfit limit, on the second half
+            max_iter=SCALE_EPOCHS, tol=0.0, n_iter_no_change=1000, random_state=self._seed()))
+        shift_model = net().fit(inputs, truth - centre)
+        calibration = _Calibration(None, eps, np.zeros((1, len(self.properties_))), np.inf,
+                                   shift_model)
+        residual = truth - centre - calibration.shift(features(I), centre, spread)
+        calibration.scale_model = net().fit(inputs, np.log(np.abs(residual) + eps))
+        # 2. quantiles of the scaled residuals and the misfit limit, on the second half,
+        # where the bias correction is also kept only for the properties it improves (it
+        # cannot, for instance, on the few distinct models of a small library)
         I, E, truth, centre, spread, raw = sets[1]
-        calibration = _Calibration(scale_model, eps, np.zeros((1, len(self.properties_))), np.inf)
-        z = (truth - centre) / calibration.scale(features(I), centre, spread)
+        shift = calibration.shift(features(I), centre, spread)
+        calibration.use_shift = (np.mean((truth - centre - shift) ** 2, axis=0)
+                                 < np.mean((truth - centre) ** 2, axis=0))
+        residual = truth - centre - calibration.shift(features(I), centre, spread)
+        z = residual / calibration.scale(features(I), centre, spread)
         calibration.quantiles = np.quantile(z, _Calibration.LEVELS, axis=0)
         misfit = self._misfit(mask, I, E, self._candidates(centre, raw))
         calibration.misfit_limit = float(np.quantile(misfit, MISFIT_QUANTILE))
@@ -747,7 +768,11 @@ class Game(BaseEstimator):
         flag = np.zeros(len(I), dtype=np.int64)
         if calibration is None:
             return self._clip(raw), flag | self._bpt_flag(mask, I, E)
-        scale = calibration.scale(features(I), centre, raw.std(axis=1))
+        spread = raw.std(axis=1)
+        misfit = self._misfit(mask, I, E, self._candidates(centre, raw))
+        flag[misfit > calibration.misfit_limit] |= FLAG_NOT_REPRODUCED
+        scale = calibration.scale(features(I), centre, spread)
+        centre = centre + calibration.shift(features(I), centre, spread)
         z = calibration.z(_draw_levels(int(self.n_draws)))            # sorted, (n_draws, n_props)
         values = centre[:, None, :] + scale[:, None, :] * z[None, :, :]
         if paired:  # each draw takes the rank of its Monte Carlo draw
@@ -757,8 +782,6 @@ class Game(BaseEstimator):
         sigma = scale * (calibration.z(np.array([0.84]))[0] - calibration.z(np.array([0.16]))[0]) / 2
         outside = ((centre < low - EDGE_SIGMAS * sigma) | (centre > high + EDGE_SIGMAS * sigma))
         flag[(outside & (high > low)).any(axis=1)] |= FLAG_OUTSIDE_LIBRARY
-        misfit = self._misfit(mask, I, E, self._candidates(centre, raw))
-        flag[misfit > calibration.misfit_limit] |= FLAG_NOT_REPRODUCED
         flag |= self._bpt_flag(mask, I, E)
         return self._clip(values), flag
 
