@@ -1,4 +1,4 @@
-"""The direct method: electron temperature and density from line ratios, with PyNeb.
+"""The direct method (electron temperature and density from line ratios, with PyNeb) and U.
 
 Two classical thermometers/densitometers of ionized gas (Osterbrock & Ferland 2006, ch. 5):
 
@@ -9,6 +9,9 @@ Two classical thermometers/densitometers of ionized gas (Osterbrock & Ferland 20
 
 The atomic data and the level-population solver are PyNeb's (Luridiana, Morisset &
 Shaw 2015, A&A 573, A42), with its default atomic data.
+
+Also the ionization parameter U = Q(H) / (4 pi R^2 n_H c) that labels photoionization models, and
+a blackbody estimate of Q(H), the rate of hydrogen-ionizing photons of a star.
 """
 
 from __future__ import annotations
