@@ -146,8 +146,8 @@ METADATA_KEY = "course_utils"  # notebook metadata of a generated student copy
 MIN_MUTANTS = 4  # per exercise, the course's rule; fewer is reported as a note
 _NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 _MUTANT = re.compile(re.escape(BEGIN_MUTANT) + r" (\S.*)")
-# anything that may have been meant as a marker: '###BEGIN SOLUTION', '## end hidden', ...
-_MARKER_LIKE = re.compile(r"#+\s*(begin|end)[\s_-]*(solution|hidden|mutant)", re.IGNORECASE)
+# anything that may have been meant as a marker: '###BEGIN SOLUTION', '## end hidden tests', ...
+_MARKER_LIKE = re.compile(r"#+\s*(begin|end)[\s_-]*(solution|hidden[\s_-]*test|mutant)", re.IGNORECASE)
 _ENDS = {"solution": END, "hidden": END_HIDDEN, "mutant": END_MUTANT}
 _MARKERS = f"{BEGIN!r}, {END!r}, {BEGIN_HIDDEN!r}, {END_HIDDEN!r}, '{BEGIN_MUTANT} <mistake>', {END_MUTANT!r}"
 
