@@ -30,7 +30,8 @@ A student copy records in its metadata (``course_utils.generated_sha256``) a has
 own content, so ``build`` can tell a copy nobody touched from one a student has edited,
 run or saved:
 
-- a missing or untouched copy is (re)written;
+- a missing or untouched copy, or one that is the same as its committed version (git
+  keeps it), is (re)written;
 - a copy with the student's work is skipped with a message; ``build --force`` first saves
   it as ``notebooks/backup/NN_name-<date>-<time>.ipynb``, then resets it;
 - other files in ``notebooks/`` (a student's own notebooks, JupyterLab's ``-Copy1``
@@ -421,9 +422,10 @@ def build(solutions: Path = SOLUTIONS, student: Path = STUDENT, force: bool = Fa
     """Write the student copies; strip stored outputs from the solutions in place.
 
     Every notebook is generated and checked before any file is written. A student copy
-    that is missing or untouched since it was generated is written; one with the
-    student's work is skipped, or, with ``force``, saved to ``notebooks/backup/`` first.
-    Nothing else in ``student`` is modified or deleted.
+    that is missing, untouched since it was generated, or the same as its committed
+    version (git has it) is written; one with the student's work is skipped, or, with
+    ``force``, saved to ``notebooks/backup/`` first. Nothing else in ``student`` is
+    modified or deleted.
     """
     report = BuildReport()
     writes: list[tuple[Path, str | bytes]] = []
@@ -442,7 +444,7 @@ def build(solutions: Path = SOLUTIONS, student: Path = STUDENT, force: bool = Fa
         current = _text(dest)
         if current == text:
             continue
-        if dest.exists() and not _untouched(current, text):
+        if dest.exists() and not _untouched(current, text) and current != _committed(dest):
             if not force:
                 report.skipped.append(dest)
                 continue

@@ -409,3 +409,26 @@ def test_student_work_survives_build_and_the_test_command_in_a_copy_of_the_repos
     _git(repo, "commit", "-q", "-am", "edit the solution only")
     stale = run("-m", "course_utils.notebooks", "check")
     assert stale.returncode == 1 and "committed version" in stale.stderr
+
+
+@needs_git
+def test_build_rewrites_a_copy_that_git_keeps_but_not_an_uncommitted_edit(tmp_path, monkeypatch):
+    # copies written before they recorded their hash: the committed ones lose nothing
+    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    _solutions(sol)
+    notebooks.build(sol, stu)
+    for name in ("01_demo.ipynb", "02_demo.ipynb"):
+        nb = nbformat.read(stu / name, 4)
+        del nb.metadata["course_utils"]
+        nb.cells.append(nbformat.v4.new_markdown_cell("An older paragraph."))
+        nbformat.write(nb, stu / name)
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "course")
+    _student_saves_work(stu / "02_demo.ipynb")
+    work = (stu / "02_demo.ipynb").read_bytes()
+    report = notebooks.build(sol, stu)
+    assert report.written == [stu / "01_demo.ipynb"] and report.skipped == [stu / "02_demo.ipynb"]
+    assert "older" not in (stu / "01_demo.ipynb").read_text()
+    assert (stu / "02_demo.ipynb").read_bytes() == work
