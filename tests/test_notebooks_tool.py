@@ -226,6 +226,14 @@ def _solutions(folder, n=2):
         nbformat.write(_nb(cell), folder / f"0{k}_demo.ipynb")
 
 
+def _built_course(tmp_path, monkeypatch, n=2):
+    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    _solutions(sol, n)
+    notebooks.build(sol, stu)
+    return sol, stu
+
+
 def _snapshot(*folders):
     return {p: p.read_bytes() for f in folders for p in sorted(f.rglob("*")) if p.is_file()}
 
@@ -276,10 +284,7 @@ def _student_saves_work(path, source="raise ValueError('my own attempt')"):
 
 
 def test_build_skips_a_student_copy_with_changes_and_force_backs_it_up(tmp_path, monkeypatch, capsys):
-    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
-    _solutions(sol)
-    notebooks.build(sol, stu)
+    sol, stu = _built_course(tmp_path, monkeypatch)
     _student_saves_work(stu / "01_demo.ipynb")
     work = (stu / "01_demo.ipynb").read_bytes()
     # the instructor changes both solutions: the untouched copy is regenerated, the edited one kept
@@ -312,10 +317,7 @@ def test_build_skips_a_student_copy_with_changes_and_force_backs_it_up(tmp_path,
 
 
 def test_build_never_deletes_or_changes_other_notebooks(tmp_path, monkeypatch):
-    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
-    _solutions(sol)
-    notebooks.build(sol, stu)
+    sol, stu = _built_course(tmp_path, monkeypatch)
     (stu / "01_demo-Copy1.ipynb").write_bytes((stu / "01_demo.ipynb").read_bytes())
     _student_saves_work(stu / "01_demo-Copy1.ipynb")
     (stu / "my_notes.ipynb").write_text(nbformat.writes(_nb(nbformat.v4.new_code_cell("1 + 1"))))
@@ -333,18 +335,19 @@ def _git(repo, *args):
                         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
 
 
+def _commit_everything(repo):
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "course")
+
+
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 @needs_git
 def test_check_ignores_student_work_but_catches_a_stale_committed_build(tmp_path, monkeypatch):
-    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
-    _solutions(sol)
-    notebooks.build(sol, stu)
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-q", "-m", "course")
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    _commit_everything(tmp_path)
     assert notebooks.problems(sol, stu) == []
     # a student edits, runs and saves; makes a -Copy1 and a notebook of their own
     _student_saves_work(stu / "01_demo.ipynb")
@@ -382,9 +385,7 @@ def test_student_work_survives_build_and_the_test_command_in_a_copy_of_the_repos
     for folder in ("solutions", "notebooks"):
         (repo / folder).mkdir()
         shutil.copy(ROOT / folder / "00_setup_check.ipynb", repo / folder)
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "course")
+    _commit_everything(repo)
     # the student edits notebook 00 so that it fails, saves outputs, duplicates it
     student = repo / "notebooks" / "00_setup_check.ipynb"
     _student_saves_work(student)
@@ -414,18 +415,13 @@ def test_student_work_survives_build_and_the_test_command_in_a_copy_of_the_repos
 @needs_git
 def test_build_rewrites_a_copy_that_git_keeps_but_not_an_uncommitted_edit(tmp_path, monkeypatch):
     # copies written before they recorded their hash: the committed ones lose nothing
-    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
-    _solutions(sol)
-    notebooks.build(sol, stu)
+    sol, stu = _built_course(tmp_path, monkeypatch)
     for name in ("01_demo.ipynb", "02_demo.ipynb"):
         nb = nbformat.read(stu / name, 4)
         del nb.metadata["course_utils"]
         nb.cells.append(nbformat.v4.new_markdown_cell("An older paragraph."))
         nbformat.write(nb, stu / name)
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-q", "-m", "course")
+    _commit_everything(tmp_path)
     _student_saves_work(stu / "02_demo.ipynb")
     work = (stu / "02_demo.ipynb").read_bytes()
     report = notebooks.build(sol, stu)
