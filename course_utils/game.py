@@ -25,7 +25,7 @@ Beyond the public code, the estimator knows when it may be wrong:
   therefore holds out library models, observes them with the errors of the spectra being
   fitted, and learns from their residuals how wide the distribution must be (a small network
   predicts the residual's size from the spectrum and its draws; split-conformal quantiles of
-  the scaled residuals give its shape; Lei et al. 2018, JASA 113, 1094). The reported
+  the scaled residuals give its shape; Lei et al. 2018, arXiv:1604.04173). The reported
   percentiles then hold the truth as often as they claim (``benchmarks/game_calibration.py``);
 - a ``flag`` per spectrum (see :data:`FLAGS`): line ratios that no library model reproduces
   within the errors, gas ionised by something other than young stars (Kewley et al. 2001),
@@ -298,7 +298,7 @@ class _Calibration:
     ``truth - centre`` (the centre's bias) and its size; the residuals less that bias and
     divided by that size have nearly the same distribution everywhere, estimated by its
     quantiles on a second, disjoint set of held-out models (locally weighted split-conformal
-    calibration; Lei et al. 2018, JASA 113, 1094). Also holds the misfit above which a
+    calibration; Lei et al. 2018, arXiv:1604.04173). Also holds the misfit above which a
     spectrum is flagged as not reproduced.
     """
 
