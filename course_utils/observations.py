@@ -212,3 +212,18 @@ def write_example_game_inputs(directory: str | Path, lines, relative_error: floa
     paths = [directory / n for n in ("inputs.dat", "errors.dat", "labels.dat")]
     write_game_inputs(*paths, intensities.reset_index(drop=True), errors.reset_index(drop=True))
     return paths
+
+
+def compare_to_direct(estimate, direct) -> tuple[float, float, int]:
+    """Median offset, robust scatter and number of regions of ``estimate - direct``.
+
+    The scatter is 1.4826 x the median absolute deviation of the differences from their
+    median (the standard deviation for Gaussian differences, insensitive to outliers).
+    Regions where either value is NaN (a calibration outside its range) are left out.
+    """
+    d = np.asarray(estimate, dtype=float) - np.asarray(direct, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan"), float("nan"), 0
+    offset = float(np.median(d))
+    return offset, float(1.4826 * np.median(np.abs(d - offset))), int(d.size)

@@ -165,3 +165,15 @@ def test_shipped_game_files_are_the_sample(tmp_path, sample):
     paths = write_example_game_inputs(tmp_path, EXAMPLE_LINES, 0.1, sample)
     for path in paths:
         assert path.read_bytes() == (EXAMPLES / path.name).read_bytes()
+
+
+def test_compare_to_direct_is_median_and_robust():
+    from course_utils.observations import compare_to_direct
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(7.5, 8.8, 20_000)
+    est = truth + 0.3 + rng.normal(0, 0.1, truth.size)
+    est[:500] += 5.0  # outliers move neither statistic much
+    est[500:700] = np.nan
+    offset, scatter, n = compare_to_direct(est, truth)
+    assert n == truth.size - 200
+    assert offset == pytest.approx(0.3, abs=0.01) and scatter == pytest.approx(0.1, abs=0.01)
