@@ -1,10 +1,16 @@
 """Real HII regions: the published sample in ``data/hii_regions.csv`` and its loader.
 
-The file holds reddening-corrected emission-line intensities of real HII regions relative to
-H-beta = 100, with the direct-method (electron-temperature) oxygen abundance published for
-each region; ``data/README.md`` gives every source, table and conversion. Columns are named
-after the library's canonical lines (``OII3726_29``, ``Hbeta``, ``OIII5007``, ``NII6583``,
-``SII6716_31`` ...), each with an ``_err`` column; a value that was not published is empty.
+The file holds reddening-corrected emission-line intensities of real HII regions and HII
+galaxies relative to H-beta = 100, with the direct-method (electron-temperature) oxygen
+abundance where it is published; ``data/README.md`` gives every source, table and conversion.
+Columns are named after the library's canonical lines (``OII3726_29``, ``Hbeta``,
+``OIII5007``, ``NII6583``, ``SII6716_31`` ...), each with an ``_err`` column; a value that was
+not published is empty. Column ``line_list`` tells the two kinds of rows apart:
+
+- ``strong``: five dereddened strong lines and the abundance, without errors (the compilation
+  released with Ho 2019);
+- ``extended``: published errors on the lines, H-alpha and [OIII]4959, and in most rows the
+  auroral [OIII]4363 (several sources; some publish no abundance).
 
 :func:`load_hii_regions` checks the file (a bad cell is reported with its file, row and
 column) and returns a :class:`HIISample`, whose :meth:`HIISample.spectra` gives intensities
@@ -25,15 +31,20 @@ from course_utils.library import canonical_line, write_game_inputs
 #: The committed sample.
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "hii_regions.csv"
 #: Line columns of the file, in order of wavelength (canonical library names).
-LINES = ("OII3726_29", "Hbeta", "OIII4363", "OIII4959", "OIII5007", "NII5755", "SIII6312",
+LINES = ("OII3726_29", "OII3726", "OII3729", "Hbeta", "OIII4363", "OIII4959", "OIII5007", "NII5755", "SIII6312",
          "NII6548", "Halpha", "NII6583", "SII6716", "SII6731", "SII6716_31", "SIII9069")
 #: Measured quantities that come with the spectra (electron temperatures in K, 12+log(O/H)).
 TRUTH = ("Te_OIII", "Te_NII", "OH_Te")
 #: Text columns: region name, host galaxy, source (bibcode and table), original reference,
-#: and the line of the source file the row was transcribed from.
-TEXT = ("name", "galaxy", "source", "reference", "release_line")
+#: the line of the source file the row was transcribed from, and the kind of line list.
+TEXT = ("name", "galaxy", "source", "reference", "release_line", "line_list")
+#: Values of ``line_list``: five strong lines without errors, or lines with published errors.
+LINE_LISTS = ("strong", "extended")
 COLUMNS = (TEXT + tuple(c for l in LINES for c in (l, f"{l}_err"))
            + tuple(c for t in TRUTH for c in (t, f"{t}_err")))
+#: Lines of the shipped GAME example (``data/examples``): those the extended rows publish.
+EXAMPLE_LINES = ("OII3726_29", "OII3726", "OII3729", "Hbeta", "OIII4363", "OIII4959",
+                 "OIII5007", "Halpha", "NII6583")
 #: Physical bounds a published value must respect (anything outside is a transcription error).
 BOUNDS = {"OH_Te": (6.0, 10.0), "Te_OIII": (3000.0, 30000.0), "Te_NII": (3000.0, 30000.0)}
 
@@ -55,7 +66,7 @@ class HIISample:
         ``OH_Te`` (12+log(O/H) from the electron temperature), ``Te_OIII``, ``Te_NII`` (K) and
         their ``_err`` columns, NaN where not published.
     meta
-        ``name``, ``galaxy``, ``source``, ``reference``, ``release_line``.
+        ``name``, ``galaxy``, ``source``, ``reference``, ``release_line``, ``line_list``.
     path
         The file read.
     """
@@ -73,12 +84,25 @@ class HIISample:
         """Lines with at least one published intensity, in wavelength order."""
         return [l for l in LINES if self.intensities[l].notna().any()]
 
+    @property
+    def extended(self) -> pd.Series:
+        """True for the rows with published errors (``line_list == "extended"``)."""
+        return self.meta["line_list"] == "extended"
+
+    def select(self, mask) -> "HIISample":
+        """The regions where ``mask`` (boolean, aligned with the rows) is true."""
+        mask = np.asarray(mask, dtype=bool)
+        return HIISample(self.intensities[mask], self.errors[mask], self.truth[mask],
+                         self.meta[mask], self.path)
+
     def spectra(self, lines, relative_error: float | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Intensities and errors of ``lines`` for :meth:`Game.predict` / :meth:`GridLikelihood.predict`.
 
         Missing intensities become 0 (GAME's convention for a line that was not measured),
-        and so do their errors.
+        and so do their errors. Published errors are used as they are (a published 0.0 stays
+        0: an exact detection); ``relative_error`` fills only the errors that are not
+        published (every line of the ``strong`` rows; H-beta in some ``extended`` rows).
 
         Parameters
         ----------
@@ -147,6 +171,11 @@ def _check(numbers: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
                      f"no error where {column[:-4]!r} is empty")
         elif column in LINES and (values <= 0).any():
             fail(values <= 0, column, "an intensity > 0 (leave the cell empty if not measured)")
+    kinds = table["line_list"]
+    if (~kinds.isin(LINE_LISTS)).any():
+        i = int(np.flatnonzero((~kinds.isin(LINE_LISTS)).to_numpy())[0])
+        raise HIIDataError(f"{path}, row {i + 2} ({table['name'].iloc[i]}), column 'line_list': "
+                           f"{kinds.iloc[i]!r}; expected one of {list(LINE_LISTS)}")
     hbeta = numbers["Hbeta"]
     if (hbeta.notna() & (hbeta != 100.0)).any():
         fail(hbeta.notna() & (hbeta != 100.0), "Hbeta", "100 (intensities relative to H-beta = 100)")
@@ -155,8 +184,10 @@ def _check(numbers: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
         outside = values.notna() & ((values < low) | (values > high))
         if outside.any():
             fail(outside, column, f"a value in [{low:g}, {high:g}]")
-    if numbers["OH_Te"].isna().any():
-        fail(numbers["OH_Te"].isna(), "OH_Te", "the published direct-method 12+log(O/H)")
+    useless = numbers["OH_Te"].isna() & numbers["OIII4363"].isna()
+    if useless.any():
+        fail(useless, "OH_Te", "the published direct-method 12+log(O/H), or [OIII]4363 to "
+             "compute it from")
 
 
 def load_hii_regions(path: str | Path | None = None) -> HIISample:
@@ -167,8 +198,9 @@ def load_hii_regions(path: str | Path | None = None) -> HIISample:
     HIIDataError
         Missing or unknown columns, a cell that is not a number, a negative error, an error
         without its value, an intensity <= 0, H-beta other than 100, an abundance or
-        temperature outside physical bounds, a region without its abundance, or repeated
-        names; the message names the file, row (as in the file, header = row 1) and column.
+        temperature outside physical bounds, a region with neither its abundance nor
+        [OIII]4363, an unknown ``line_list``, or repeated names; the message names the file,
+        row (as in the file, header = row 1) and column.
     """
     path = Path(DATA_FILE if path is None else path)
     try:
@@ -198,14 +230,18 @@ def load_hii_regions(path: str | Path | None = None) -> HIISample:
         meta=table[list(TEXT)].fillna("").set_axis(index, axis=0), path=path)
 
 
-def write_example_game_inputs(directory: str | Path, lines, relative_error: float,
+def write_example_game_inputs(directory: str | Path, lines=EXAMPLE_LINES,
+                              relative_error: float = 0.1,
                               sample: HIISample | None = None) -> list[Path]:
-    """Write ``inputs.dat``, ``errors.dat`` and ``labels.dat`` (GAME's formats) for the sample.
+    """Write ``inputs.dat``, ``errors.dat`` and ``labels.dat`` (GAME's formats) for a sample.
 
-    ``relative_error`` is the error assumed where none is published (see
-    :meth:`HIISample.spectra`). Returns the three paths.
+    By default the ``extended`` rows (published errors) and :data:`EXAMPLE_LINES`, which is
+    what ``data/examples`` holds. ``relative_error`` is the error assumed where none is
+    published (see :meth:`HIISample.spectra`). Returns the three paths.
     """
-    sample = load_hii_regions() if sample is None else sample
+    if sample is None:
+        sample = load_hii_regions()
+        sample = sample.select(sample.extended)
     intensities, errors = sample.spectra(lines, relative_error=relative_error)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
