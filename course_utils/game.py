@@ -101,10 +101,13 @@ SCALE_EPOCHS = 40
 #: Quantile of the misfit of held-out library models above which a spectrum is flagged as not
 #: reproduced: 1% of spectra the library does describe are flagged.
 MISFIT_QUANTILE = 0.99
-#: Model error (dex) added in quadrature to each line's error in the misfit, besides the
-#: emulator's own error: how closely photoionization models can be asked to match a real
-#: nebula's line ratios before a spectrum counts as not reproduced.
-SYSTEMATIC = 0.05
+#: Relative model error of every line flux: how closely photoionization models can be asked to
+#: match a real nebula before a spectrum counts as not reproduced. NebulaBayes adds the same
+#: 10% to its grid fluxes by default (its ``grid_error``; Thomas et al. 2018). The misfit adds
+#: it to each line's error (with the emulator's own error), and the held-out models that set
+#: the misfit limit are observed with it, so a spectrum is flagged only when it departs from
+#: every model by more than its errors and this.
+MODEL_ERROR = 0.1
 #: Draws (besides the centre) at which the misfit is evaluated; the smallest counts.
 MISFIT_DRAWS = 8
 #: An estimate further than this many sigma beyond the library's box is flagged.
@@ -587,7 +590,7 @@ class Game(BaseEstimator):
         eps = 1e-3 * np.where(span > 0, span, 1.0)
         sets = []
         for rows in (np.arange(half), np.arange(half, len(X))):
-            rows = np.resize(rows, max(len(rows), CALIBRATION_MOCKS))
+            rows = rows_b = np.resize(rows, max(len(rows), CALIBRATION_MOCKS))
             I, E = _mock_spectra(X[rows], templates, rng)
             raw = self._raw_draws(model, I, E, rng)
             centre, spread = np.median(raw, axis=1), raw.std(axis=1)
@@ -603,7 +606,7 @@ class Game(BaseEstimator):
                                    shift_model)
         residual = truth - centre - calibration.shift(features(I), centre, spread)
         calibration.scale_model = net().fit(inputs, np.log(np.abs(residual) + eps))
-        # 2. quantiles of the scaled residuals and the misfit limit, on the second half,
+        # 2. quantiles of the scaled residuals on the second half,
         # where the bias correction is also kept only for the properties it improves (it
         # cannot, for instance, on the few distinct models of a small library)
         I, E, truth, centre, spread, raw = sets[1]
@@ -613,7 +616,12 @@ class Game(BaseEstimator):
         residual = truth - centre - calibration.shift(features(I), centre, spread)
         z = residual / calibration.scale(features(I), centre, spread)
         calibration.quantiles = np.quantile(z, _Calibration.LEVELS, axis=0)
-        misfit = self._misfit(mask, I, E, self._candidates(centre, raw))
+        # 3. the misfit limit, on the second half observed with the model error as well
+        I, E = _mock_spectra(X[rows_b] * 10 ** (rng.normal(0.0, np.log10(1 + MODEL_ERROR),
+                                                             (len(rows_b), X.shape[1]))),
+                             templates, rng)
+        raw = self._raw_draws(model, I, E, rng)
+        misfit = self._misfit(mask, I, E, self._candidates(np.median(raw, axis=1), raw))
         calibration.misfit_limit = float(np.quantile(misfit, MISFIT_QUANTILE))
         return calibration
 
@@ -795,7 +803,7 @@ class Game(BaseEstimator):
         ``thetas``: candidate properties, ``(n_spectra, n_candidates, n_properties)``; the
         best candidate counts. The model's line ratios come from the emulator; the
         spectrum's scale is fitted (weighted mean offset in log flux); each line's error gets
-        the emulator's error and :data:`SYSTEMATIC` in quadrature; an upper limit L counts
+        the emulator's error and :data:`MODEL_ERROR` in quadrature; an upper limit L counts
         only when the model exceeds it, with sigma L/3.
         """
         n, k, _ = thetas.shape
@@ -805,8 +813,8 @@ class Game(BaseEstimator):
         with np.errstate(divide="ignore"):
             log_i = np.log10(I)[:, None, :]
         relative = np.where(E > 0, E / I, 0.0)[:, None, :]
-        variance = ((np.log10(np.e) * relative) ** 2 + self.emulator_error_[mask] ** 2
-                    + SYSTEMATIC**2)
+        variance = (np.log10(np.e) ** 2 * (relative**2 + MODEL_ERROR**2)
+                    + self.emulator_error_[mask] ** 2)
         weight = np.where(limit, 0.0, 1.0 / variance)
         offset = (weight * (log_i - model)).sum(axis=2) / weight.sum(axis=2)
         residual = log_i - model - offset[:, :, None]
@@ -820,6 +828,36 @@ class Game(BaseEstimator):
         step = max(raw.shape[1] // MISFIT_DRAWS, 1)
         return self._clip(np.concatenate([centre[:, None, :], raw[:, ::step][:, :MISFIT_DRAWS]],
                                          axis=1))
+
+    def line_residuals(self, intensities, table: pd.DataFrame) -> pd.DataFrame:
+        """How far each observed line is from the library model at the estimated properties.
+
+        Parameters
+        ----------
+        intensities
+            The spectra given to :meth:`predict` (same layout).
+        table
+            What :meth:`predict` returned for them (its ``{property}_median`` columns are used).
+
+        Returns
+        -------
+        pandas.DataFrame
+            log10(observed / model) per spectrum and line (dex), after the best common scale;
+            NaN for missing lines and spectra without an estimate. A line the models
+            systematically miss shows up as an offset of its column.
+        """
+        self._check_fitted()
+        I, _, index = self._as_arrays(intensities, None)
+        I, _ = _normalise(I, None)
+        theta = table[[f"{p}_median" for p in self.properties_]].to_numpy(dtype=float)
+        ok = np.isfinite(theta).all(axis=1)
+        out = np.full(I.shape, np.nan)
+        model = self.emulator_.predict(self._clip(theta[ok]))
+        with np.errstate(divide="ignore"):
+            log_i = np.where(I[ok] > 0, np.log10(I[ok]), np.nan)
+        residual = log_i - model
+        out[ok] = residual - np.nanmean(residual, axis=1, keepdims=True)
+        return pd.DataFrame(out, columns=self.lines_, index=index)
 
     def _bpt_flag(self, mask: np.ndarray, I: np.ndarray, E: np.ndarray | None) -> np.ndarray:
         """FLAG_NOT_STAR_FORMING where the spectrum is surely above the Kewley et al. (2001)

@@ -257,3 +257,15 @@ def test_prepare_trains_once_for_all_blocks(library):
         game.predict(I.iloc[start:start + 30] * 1.0, E.iloc[start:start + 30] * 1.3)
     assert game.models_.keys() == models.keys()
     assert game.calibrations_.keys() == calibrations.keys()
+
+
+def test_line_residuals_find_a_line_the_models_miss(game, library):
+    # Library models match their own lines (residuals ~0.01 dex). With [SII] 6716 made 1.6x
+    # brighter (+0.20 dex) the estimate moves to absorb part of it, but that line keeps the
+    # largest residual.
+    I = library.intensities.iloc[:60].copy()
+    exact = game.line_residuals(I, game.predict(I, 0.02 * I)).median()
+    assert (exact.abs() < 0.02).all()
+    I["SII6716"] *= 1.6
+    residuals = game.line_residuals(I, game.predict(I, 0.02 * I)).median()
+    assert residuals.idxmax() == "SII6716" and residuals["SII6716"] > 0.07

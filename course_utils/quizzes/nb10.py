@@ -9,7 +9,7 @@ QUESTIONS = {
         "b": "Right: methods built on photoionization models and the electron-temperature "
              "method give systematically different abundances (Kewley & Ellison 2008).",
         "c": "Symmetric 10% errors widen the distributions; they do not shift every estimate "
-             "the same way by 0.15 dex.",
+             "the same way by 0.2 dex.",
         "d": "The intensities are already dereddened, which is why a dust-free library is the "
              "right choice here.",
     }),
