@@ -1,5 +1,6 @@
 """MUSE data cubes of Henize 2-10: a synthetic cube with known truth and the analysis pipeline.
 
+- :mod:`~course_utils.cube.henize2_10` the galaxy's position, redshift, distance, published values
 - :mod:`~course_utils.cube.muse`      the MUSE format and :func:`read_muse_cube`
 - :mod:`~course_utils.cube.synthetic` :func:`make_henize2_10_cube`, :func:`load_henize2_10_cube`
 - :mod:`~course_utils.cube.lines`     emission-line maps (:func:`fit_line_maps`, :func:`fit_spaxel`)
@@ -30,10 +31,10 @@ from .maps import (PropertyMaps, arcsec_to_pc, bpt_map, game_maps, plot_bpt_map,
                    plot_profile, plot_property_maps, radial_profile, read_maps, write_maps)
 from .muse import CubeError, MuseCube, instrumental_sigma, read_muse_cube
 from .pipeline import PipelineResult, run_pipeline
-from .synthetic import (DISTANCE, HENIZE2_10, REDSHIFT, load_henize2_10_cube,
-                        make_henize2_10_cube, read_truth, truth_path_of)
+from .henize2_10 import CRESCI2017, DISTANCE, HENIZE2_10, REDSHIFT
+from .synthetic import load_henize2_10_cube, make_henize2_10_cube, read_truth, truth_path_of
 
-__all__ = ["CubeError", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
+__all__ = ["CRESCI2017", "CubeError", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
            "MISSING", "MuseCube", "PipelineResult", "PropertyMaps", "REDSHIFT", "UPPER_LIMIT",
            "arcsec_to_pc", "bpt_map", "fit_line_maps", "fit_spaxel", "game_maps",
            "instrumental_sigma", "load_henize2_10_cube", "make_henize2_10_cube", "plot_bpt_map",

@@ -29,9 +29,9 @@ import pandas as pd
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..library import MUSE_LINES, canonical_lines, line_table
+from ..library import DERIVED_LINES, MUSE_LINES, canonical_lines, line_table
 from .muse import C_KMS, MuseCube, image_hdu, instrumental_sigma
-from .synthetic import REDSHIFT, TIED_LINES
+from .henize2_10 import REDSHIFT
 
 #: Lines closer than this (A, rest frame) are fitted together as a blend.
 BLEND_SEPARATION = 25.0
@@ -72,7 +72,7 @@ def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float) -> li
     """Split lines into blends and find each blend's channel window in ``wave``."""
     names = sorted(rest, key=rest.get)
     comps = [(rest[n], n, 1.0) for n in names]
-    for child, (lam, parent, ratio) in TIED_LINES.items():
+    for child, (parent, ratio, lam, _) in DERIVED_LINES.items():
         if parent in rest and child not in rest:
             comps.append((lam, parent, ratio))
     comps.sort()

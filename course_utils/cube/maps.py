@@ -21,7 +21,7 @@ from astropy.wcs import WCS
 from ..diagnostics import bpt_class
 from .lines import DETECTED, LineMaps
 from .muse import image_hdu
-from .synthetic import DISTANCE, HENIZE2_10
+from .henize2_10 import DISTANCE, HENIZE2_10
 
 #: Units of GAME's properties, for map headers and colour-bar labels.
 PROPERTY_UNITS = {"12+log(O/H)": "dex", "log U": "dex", "log P/k": "log(K cm-3)",

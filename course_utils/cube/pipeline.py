@@ -26,7 +26,7 @@ from ..library import MUSE_LINES
 from .lines import LineMaps, fit_line_maps
 from .maps import BLOCK_ROWS, PropertyMaps, game_maps
 from .muse import read_muse_cube
-from .synthetic import REDSHIFT
+from .henize2_10 import REDSHIFT
 
 
 @dataclass

@@ -27,22 +27,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import astropy.units as u
 import numpy as np
-from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
 
 from ..library import DERIVED_LINES, grid_model, line_table, load_grid
 from ..paths import generated_dir
+from .henize2_10 import HENIZE2_10, REDSHIFT
 from .muse import (C_KMS, MUSE_BUNIT, MUSE_DWAVE, MUSE_NWAVE, MUSE_SPAXEL, MUSE_WAVE0,
                    image_hdu, instrumental_sigma)
-
-#: Henize 2-10, J2000.
-HENIZE2_10 = SkyCoord("08h36m15s", "-26d24m34s", frame="icrs")
-#: Redshift (cz = 873 km/s) and the distance the course uses (1" = 39.9 pc).
-REDSHIFT = 0.002912
-DISTANCE = 8.23 * u.Mpc
 
 #: Lines tied to a parent by atomic physics: name -> (air wavelength A, parent, flux ratio),
 #: from :data:`course_utils.library.DERIVED_LINES` ([NII] 6584/6548 = 2.94, [OIII] 5007/4959 = 2.98).
