@@ -29,12 +29,12 @@ from .lines import (DETECTED, GAME_UPPER_LIMIT, MISSING, UPPER_LIMIT, LineMaps, 
                     fit_spaxel)
 from .maps import (PropertyMaps, arcsec_to_pc, bpt_map, game_maps, plot_bpt_map, plot_map,
                    plot_profile, plot_property_maps, radial_profile, read_maps, write_maps)
-from .muse import CubeError, MuseCube, instrumental_sigma, read_muse_cube
+from .muse import CubeError, CubeWarning, MuseCube, instrumental_sigma, read_muse_cube
 from .pipeline import PipelineResult, run_pipeline
 from .henize2_10 import CRESCI2017, DISTANCE, HENIZE2_10, REDSHIFT
 from .synthetic import load_henize2_10_cube, make_henize2_10_cube, read_truth, truth_path_of
 
-__all__ = ["CRESCI2017", "CubeError", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
+__all__ = ["CRESCI2017", "CubeError", "CubeWarning", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
            "MISSING", "MuseCube", "PipelineResult", "PropertyMaps", "REDSHIFT", "UPPER_LIMIT",
            "arcsec_to_pc", "bpt_map", "fit_line_maps", "fit_spaxel", "game_maps",
            "instrumental_sigma", "load_henize2_10_cube", "make_henize2_10_cube", "plot_bpt_map",

@@ -13,8 +13,10 @@ Line widths are the intrinsic dispersion added in quadrature to MUSE's line-spre
 (:func:`~course_utils.cube.muse.instrumental_sigma`). A line is *detected* when its S/N reaches
 ``snr_min``; otherwise it gets an upper limit of ``limit_sigma`` times its error, written in
 GAME's convention (intensity = limit, error = -99); lines outside the spectrum or on NaN data
-are *missing* (intensity 0, error 0). [NII]6548 is tied to [NII]6583 by their atomic ratio
-1:2.94 whenever [NII]6583 is fitted.
+are *missing* (intensity 0, error 0). A line is also missing where any channel of its core
+(within :data:`LINE_CORE` Gaussian widths of its centre) is NaN or flagged in ``DQ``: the fit
+would otherwise extrapolate the Gaussian over the hole and return a meaningless limit.
+[NII]6548 is tied to [NII]6583 by their atomic ratio 1:2.94 whenever [NII]6583 is fitted.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from ..library import DERIVED_LINES, MUSE_LINES, canonical_lines, line_table
-from .muse import C_KMS, MuseCube, image_hdu, instrumental_sigma
+from .muse import C_KMS, CubeWarning, MuseCube, image_hdu, instrumental_sigma, write_fits
 from .henize2_10 import REDSHIFT
 
 #: Lines closer than this (A, rest frame) are fitted together as a blend.
@@ -40,6 +42,8 @@ WINDOW = 25.0
 #: Nebular lines close enough to GAME's lines to sit in their windows: fitted as extra
 #: free Gaussians when a neighbour is requested, so they do not bias it.
 NUISANCE_LINES = ("HeI5016", "SIII6312")
+#: Half-width of a line's core in Gaussian widths: one bad channel there makes the line missing.
+LINE_CORE = 3.0
 #: Spaxels fitted in one batch (~20 kB each, so ~0.4 GB); larger cubes go in strips.
 MAX_SPAXELS = 20_000
 #: Status codes of :attr:`LineMaps.status`.
@@ -331,8 +335,7 @@ class LineMaps:
                                   "2 detected, 1 upper limit, 0 missing"))
         hdus.append(image_hdu(self.velocity, self.wcs, "VELOCITY", "km/s"))
         hdus.append(image_hdu(self.sigma, self.wcs, "SIGMA", "km/s"))
-        fits.HDUList(hdus).writeto(path, overwrite=True)
-        return path
+        return write_fits(hdus, path)
 
     @classmethod
     def concatenate(cls, parts: list["LineMaps"], wcs: WCS) -> "LineMaps":
@@ -387,9 +390,11 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         settings = dict(lines=lines, redshift=redshift, reference=reference, snr_min=snr_min,
                         limit_sigma=limit_sigma, v_max=v_max, s_max=s_max,
                         fallback_sigma=fallback_sigma)
-        return LineMaps.concatenate([fit_line_maps(cube, rows=slice(y, min(y + step, ny_all)),
+        maps = LineMaps.concatenate([fit_line_maps(cube, rows=slice(y, min(y + step, ny_all)),
                                                    **settings)
                                      for y in range(0, ny_all, step)], cube.wcs)
+        warn_if_undetected(maps, cube.path)
+        return maps
     rows = rows or slice(None)
     rest = rest_wavelengths(lines)
     names = list(rest)
@@ -408,11 +413,24 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
             var = _variance_from_data(y)
         else:
             var = np.asarray(cube.variance[group.lo:group.hi, rows, :], float).reshape(-1, n).T
-        # NaN marks unusable data in MUSE products; a spaxel NaN in a window is missing there.
-        # (cube.mask is not used, so a strip of the cube is fitted exactly as in the whole)
+        # NaN (or a DQ flag) marks unusable data in MUSE products: such channels get no
+        # weight. (cube.mask is not used, so a strip of the cube is fitted as in the whole)
         good = np.isfinite(y) & np.isfinite(var) & (var > 0)
+        if cube.dq is not None:
+            good &= np.asarray(cube.dq[group.lo:group.hi, rows, :]).reshape(-1, n).T == 0
         w = np.where(good, 1.0 / np.where(good, var, 1.0), 0.0)
         return np.where(good, y, 0.0), w, good.sum(axis=1)
+
+    def holed(group, j, w, v, s):
+        """Spaxels with a bad channel in the core of the line of free flux j."""
+        wave = cube.wavelength[group.lo:group.hi]
+        bad = np.zeros(n, bool)
+        for lam in group.rest[group.param == j]:
+            mu = lam * (1 + redshift) * (1 + np.nan_to_num(v) / C_KMS)
+            sig = np.sqrt((mu * np.nan_to_num(s) / C_KMS) ** 2 + instrumental_sigma(mu) ** 2)
+            core = np.abs(wave[None, :] - mu[:, None]) < LINE_CORE * sig[:, None]
+            bad |= (core & (w == 0)).any(axis=1)
+        return bad
 
     flux = {l: np.full(n, np.nan) for l in rest}
     error = {l: np.full(n, np.nan) for l in rest}
@@ -421,7 +439,8 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     ref_group = next(g for g in groups if reference in g.names)
     if ref_group.hi == 0:
         raise ValueError(f"reference line {reference} is outside the cube's wavelength range")
-    y, w, count = window(ref_group)
+    ref_window = window(ref_group)
+    y, w, count = ref_window
     ref_j = ref_group.names.index(reference)
     k = 2 + len(ref_group.names)
     fit = count > k + 2
@@ -433,7 +452,8 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         v[fit], s[fit], coef_ref[fit], cov_ref[fit] = _fit_kinematics(
             cube.wavelength, ref_group, y[fit], w[fit], redshift, ref_j, v_max, s_max)
     ref_err = np.sqrt(cov_ref[:, 2 + ref_j, 2 + ref_j])
-    detected_ref = fit & (coef_ref[:, 2 + ref_j] >= snr_min * ref_err)
+    detected_ref = (fit & (coef_ref[:, 2 + ref_j] >= snr_min * ref_err)
+                    & ~holed(ref_group, ref_j, w, v, s))
     # where the reference line is too faint, measure (or bound) the others at the systemic
     # velocity and a fixed dispersion: no spaxel depends on its neighbours, so fitting the
     # cube in strips gives the same numbers
@@ -443,13 +463,14 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     for group in groups:
         if group.hi == 0:
             continue  # outside the spectrum: missing
-        y, w, count = window(group)
+        y, w, count = ref_window if group is ref_group else window(group)
         ok = count > len(group.names) + 4
         coef, cov = _solve(_basis(cube.wavelength, group, redshift, v_use, s_use), y, w)
         for j, line in enumerate(group.names):
             flux[line] = np.where(ok, coef[:, 2 + j], np.nan)
             error[line] = np.where(ok, np.sqrt(cov[:, 2 + j, 2 + j]), np.nan)
-            usable[line] = ok & np.isfinite(flux[line]) & np.isfinite(error[line])
+            usable[line] = (ok & np.isfinite(flux[line]) & np.isfinite(error[line])
+                            & ~holed(group, j, w, v_use, s_use))
         if group is ref_group:  # errors include the uncertainty of the kinematics
             for j, line in enumerate(group.names):
                 e = np.sqrt(cov_ref[:, 2 + j, 2 + j])
@@ -460,7 +481,7 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         status[i] = np.where(usable[line], UPPER_LIMIT, MISSING)
         status[i][usable[line] & (flux[line] >= snr_min * error[line])] = DETECTED
     shape = (ny, nx)
-    return LineMaps(
+    maps = LineMaps(
         lines=names,
         flux=np.stack([flux[l] for l in names]).reshape((-1,) + shape),
         error=np.stack([error[l] for l in names]).reshape((-1,) + shape),
@@ -470,6 +491,20 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         wcs=cube.wcs[rows, :] if rows != slice(None) else cube.wcs,
         unit=cube.unit * u.AA, snr_min=snr_min, limit_sigma=limit_sigma, redshift=redshift,
         reference=reference)
+    if rows == slice(None):  # the whole cube (strips are checked once they are put together)
+        warn_if_undetected(maps, cube.path)
+    return maps
+
+
+def warn_if_undetected(line_maps: LineMaps, source) -> None:
+    """Warn (:class:`~course_utils.cube.muse.CubeWarning`) when no spaxel of a cube has its
+    reference line detected: maps of NaN are then the answer to a wrong question."""
+    if np.isfinite(line_maps.velocity).any():
+        return
+    warnings.warn(f"{source}: no spaxel has {line_maps.reference} detected at S/N >= "
+                  f"{line_maps.snr_min:g} at redshift {line_maps.redshift:g}: check the redshift "
+                  "and the STAT extension (variances), which give the maps only NaN",
+                  CubeWarning, stacklevel=3)
 
 
 def blend_model(group: _Group, wavelength: np.ndarray, redshift: float = REDSHIFT):

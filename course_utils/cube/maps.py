@@ -8,6 +8,7 @@ position, optionally deprojected for a disc of given inclination and position an
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +17,11 @@ import numpy as np
 import pandas as pd
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
-from astropy.wcs import WCS
+from astropy.wcs import WCS, FITSFixedWarning
 
 from ..diagnostics import bpt_class
 from .lines import DETECTED, LineMaps
-from .muse import image_hdu
+from .muse import image_hdu, write_fits
 from .henize2_10 import DISTANCE, HENIZE2_10
 
 #: Units of GAME's properties, for map headers and colour-bar labels.
@@ -68,18 +69,21 @@ class PropertyMaps:
 def write_maps(path: str | Path, maps: dict[str, np.ndarray], wcs: WCS,
                units: dict[str, str] | None = None) -> Path:
     """Write 2-D maps to a FITS file, one image extension each, with the celestial WCS."""
-    path = Path(path)
     units = units or {}
-    hdus = [fits.PrimaryHDU()] + [image_hdu(m, wcs, k, units.get(k, "")) for k, m in maps.items()]
-    fits.HDUList(hdus).writeto(path, overwrite=True)
-    return path
+    # the primary header carries the WCS too, so that a file without maps (no spaxel
+    # analysed) still reads back
+    hdus = [fits.PrimaryHDU(header=wcs.to_header())]
+    hdus += [image_hdu(m, wcs, k, units.get(k, "")) for k, m in maps.items()]
+    return write_fits(hdus, path)
 
 
 def read_maps(path: str | Path) -> tuple[dict[str, np.ndarray], WCS]:
     """Maps written by :func:`write_maps` (or any file of image extensions): dict by name, WCS."""
     with fits.open(path) as hdul:
         maps = {h.header.get("MAPNAME", h.name): np.asarray(h.data, float) for h in hdul[1:]}
-        wcs = WCS(hdul[1].header)
+        with warnings.catch_warnings():  # a primary header has the WCS but no image
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(hdul[1 if len(hdul) > 1 else 0].header)
     return maps, wcs
 
 

@@ -19,11 +19,12 @@ or an existing :class:`distributed.Client`. ``scheduler="local"`` starts a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..library import MUSE_LINES
-from .lines import LineMaps, fit_line_maps
+from .lines import LineMaps, fit_line_maps, warn_if_undetected
 from .maps import BLOCK_ROWS, PropertyMaps, game_maps
 from .muse import read_muse_cube
 from .henize2_10 import REDSHIFT
@@ -38,13 +39,32 @@ class PipelineResult:
     path: Path
 
     def write(self, folder: str | Path) -> tuple[Path, Path | None]:
-        """Write ``<cube>_lines.fits`` and ``<cube>_properties.fits`` into ``folder``."""
+        """Write ``<cube>_lines.fits`` and ``<cube>_properties.fits`` into ``folder``.
+
+        All or nothing: both files are written under temporary names and renamed at the end,
+        so a failure leaves the folder as it was. A run without GAME removes the properties
+        file of an earlier run, so every output in the folder comes from this result.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = self.path.stem
-        lines = self.lines.write(folder / f"{stem}_lines.fits")
-        props = self.properties.write(folder / f"{stem}_properties.fits") if self.properties else None
-        return lines, props
+        lines = folder / f"{stem}_lines.fits"
+        props = folder / f"{stem}_properties.fits"
+        tmp = {p: p.with_name(f".{p.name}.{os.getpid()}.part") for p in (lines, props)}
+        try:
+            self.lines.write(tmp[lines])
+            if self.properties is not None:
+                self.properties.write(tmp[props])
+            if self.properties is None and props.exists():
+                props.unlink()
+            for target, part in tmp.items():
+                if part.exists():
+                    os.replace(part, target)
+        finally:
+            for part in tmp.values():
+                if part.exists():
+                    part.unlink()
+        return lines, (props if self.properties is not None else None)
 
 
 def _process(path, rows, game, settings) -> tuple[LineMaps, PropertyMaps | None]:
@@ -130,6 +150,7 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
         for p, wcs, futures in jobs:
             parts = client.gather(futures)
             line_maps = LineMaps.concatenate([a for a, _ in parts], wcs)
+            warn_if_undetected(line_maps, p)
             props = (PropertyMaps.concatenate([b for _, b in parts], wcs)
                      if game is not None else None)
             results.append(PipelineResult(line_maps, props, p))
