@@ -28,6 +28,13 @@ def _atom(element: str, stage: int):
     return pn.Atom(element, stage)
 
 
+@lru_cache(maxsize=None)
+def _rec_atom(element: str, stage: int):
+    import pyneb as pn
+
+    return pn.RecAtom(element, stage)
+
+
 def _positive(values, name: str) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     if np.any(~(values > 0)):
