@@ -53,6 +53,14 @@ ABSORPTION_SIGMA = 10.0
 NUISANCE_LINES = ("HeI5016", "SIII6312")
 #: Half-width of a line's core in Gaussian widths: one bad channel there makes the line missing.
 LINE_CORE = 3.0
+#: Gaussians are evaluated within this many widths of their centre (exp(-0.5 * 7**2) ~ 2e-11).
+GAUSS_REACH = 7.0
+#: Spaxels whose reference line has a matched-filter S/N below SCREEN x snr_min are not fitted
+#: iteratively (the fit's own S/N, with a free continuum and neighbours, is lower still).
+SCREEN = 1.0
+#: Convergence of the kinematic fit: a step that lowers chi2 by less than CHI2_TOL, or moves
+#: velocity and dispersion by less than STEP_TOL km/s (far below their errors), is the last.
+CHI2_TOL, STEP_TOL = 0.01, 0.05
 #: Spaxels fitted in one batch (~20 kB each, so ~0.4 GB); larger cubes go in strips.
 MAX_SPAXELS = 20_000
 #: Status codes of :attr:`LineMaps.status`.
@@ -108,6 +116,9 @@ def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float,
             groups.append(current)
             current = [c]
     groups.append(current)
+    # a tied line far from every fitted line (e.g. [OIII]4959 when [OIII]5007 is fitted) makes
+    # no group of its own: its parent's flux is measured on the parent
+    groups = [g for g in groups if any(c[1] in rest and c[0] == rest[c[1]] for c in g)]
     out = []
     for g in groups:
         free = sorted({n for _, n, _ in g}, key=rest.get)
@@ -128,27 +139,57 @@ def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float,
 # ------------------------------------------------------------------ batched model and fits
 
 def _basis(wave: np.ndarray, group: _Group, redshift: float, v: np.ndarray,
-           s: np.ndarray) -> np.ndarray:
+           s: np.ndarray, derivatives: bool = False):
     """Design matrix (n_spaxels, n_channels, n_coef): continuum 1, t, one column per free
-    flux (its Gaussians, unit flux), then one per absorption trough (unit area)."""
+    flux (its Gaussians, unit flux), then one per absorption trough (unit area).
+
+    With ``derivatives``, also the derivatives of every column with respect to the velocity
+    and to the intrinsic dispersion (same shape), computed analytically from the same
+    Gaussians."""
     w = wave[group.lo:group.hi]
-    t = (w - w.mean()) / WINDOW
-    mu = group.rest * (1 + redshift) * (1 + v[:, None] / C_KMS)                # (n, c)
-    sig = np.sqrt((mu * s[:, None] / C_KMS) ** 2 + instrumental_sigma(mu) ** 2)
-    z = (w[None, :, None] - mu[:, None, :]) / sig[:, None, :]                 # (n, m, c)
-    g = np.exp(-0.5 * z * z) / (sig[:, None, :] * np.sqrt(2 * np.pi)) * group.ratio
-    basis = np.zeros(g.shape[:2] + (group.n_coef,))
+    n, m = len(v), len(w)
+    basis = np.zeros((n, m, group.n_coef))
+    d_v = np.zeros_like(basis) if derivatives else None
+    d_s = np.zeros_like(basis) if derivatives else None
     basis[:, :, 0] = 1.0
-    basis[:, :, 1] = t
-    for j in range(len(group.names)):
-        basis[:, :, 2 + j] = g[:, :, group.param == j].sum(axis=2)
-    for k, lam in enumerate(group.absorb):
-        mu = lam * (1 + redshift) * (1 + v / C_KMS)                             # (n,)
-        sig = np.sqrt(group.absorb_sigma ** 2 + instrumental_sigma(mu) ** 2)
-        z = (w[None, :] - mu[:, None]) / sig[:, None]
-        basis[:, :, 2 + len(group.names) + k] = (np.exp(-0.5 * z * z)
-                                                 / (sig[:, None] * np.sqrt(2 * np.pi)))
-    return basis
+    basis[:, :, 1] = (w - w.mean()) / WINDOW
+    components = [(lam, r, 2 + j, True) for lam, r, j in zip(group.rest, group.ratio, group.param)]
+    components += [(lam, 1.0, 2 + len(group.names) + k, False)
+                   for k, lam in enumerate(group.absorb)]
+    for lam, ratio, j, emission in components:
+        dmu_dv = lam * (1 + redshift) / C_KMS
+        mu = dmu_dv * (C_KMS + v)                                                # (n,)
+        inst = instrumental_sigma(mu)
+        width2 = (mu * s / C_KMS) ** 2 if emission else group.absorb_sigma ** 2
+        sig = np.sqrt(width2 + inst ** 2)
+        # only the channels within GAUSS_REACH widths of the line in some spaxel; beyond, the
+        # Gaussian (< 1e-10 of its peak) is set to 0 in every spaxel, so that a spaxel's
+        # model does not depend on the other spaxels of its batch
+        lo, hi = np.searchsorted(w, [np.min(mu - GAUSS_REACH * sig),
+                                     np.max(mu + GAUSS_REACH * sig)])
+        if lo >= hi:
+            continue
+        z = w[None, lo:hi] - mu[:, None]                                         # (n, L)
+        z /= sig[:, None]
+        zz = z * z
+        g = np.exp(-0.5 * zz)
+        g[zz > GAUSS_REACH ** 2] = 0.0
+        g *= (ratio / (sig * np.sqrt(2 * np.pi)))[:, None]
+        basis[:, lo:hi, j] += g
+        if not derivatives:
+            continue
+        dinst = (instrumental_sigma(mu + 0.01) - instrumental_sigma(mu - 0.01)) / 0.02
+        dsig_dmu = (inst * dinst + (mu * (s / C_KMS) ** 2 if emission else 0.0)) / sig
+        g /= sig[:, None]                    # now q: dG/dmu = q z, dG/dsig = q (z^2 - 1)
+        zz -= 1.0
+        if emission:
+            d_s[:, lo:hi, j] += g * zz * (mu ** 2 * s / (C_KMS ** 2 * sig))[:, None]
+        zz *= dsig_dmu[:, None]
+        zz += z
+        zz *= dmu_dv
+        g *= zz
+        d_v[:, lo:hi, j] += g
+    return (basis, d_v, d_s) if derivatives else basis
 
 
 def _normal(basis: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -186,21 +227,52 @@ def _chi2(basis, coef, y, w):
     return np.einsum("nm,nm->n", w * r, r)
 
 
-def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, n_iter=40):
-    """Levenberg-Marquardt fit of (velocity, intrinsic sigma) with fluxes and continuum
-    solved linearly at each step; returns v, s, coefficients and their full covariance."""
-    n = len(y)
-    # start at the flux-weighted centroid of the reference line
+def _matched_filter(wave, group, y, w, redshift, lam_rest, v_max, sigma=50.0):
+    """Velocity of the strongest peak within +-v_max of a line, and its S/N, from a Gaussian
+    matched filter (line of intrinsic dispersion ``sigma`` km/s on the window's median
+    continuum): a cheap first look at every spaxel before the iterative fit."""
+    from scipy.ndimage import correlate1d
+
     w_obs = wave[group.lo:group.hi]
-    lam = group.rest[group.param == ref_index][0] * (1 + redshift)
-    near = np.abs(w_obs - lam) < 6.0
-    excess = np.clip(y[:, near] - np.median(y, axis=1, keepdims=True), 0, None)
-    total = excess.sum(axis=1)
-    centroid = np.divide((excess * w_obs[near]).sum(axis=1), total,
-                         out=np.full(n, lam), where=total > 0)
-    v = np.clip((centroid / lam - 1) * C_KMS, -v_max, v_max)
+    lam = lam_rest * (1 + redshift)
+    step = float(np.median(np.diff(w_obs)))
+    width = float(np.sqrt((lam * sigma / C_KMS) ** 2 + instrumental_sigma(lam) ** 2)) / step
+    half = int(np.ceil(4 * width))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / width) ** 2)
+    used = w > 0
+    with warnings.catch_warnings():  # spaxels without data: no continuum, S/N 0 below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        continuum = np.nanmedian(np.where(used, y, np.nan), axis=1)
+    excess = np.where(used, y - np.nan_to_num(continuum)[:, None], 0.0)
+    near = np.flatnonzero(np.abs(w_obs - lam) <= lam * v_max / C_KMS)
+    num = correlate1d(w * excess, kernel, axis=1, mode="constant")[:, near]
+    den = correlate1d(w, kernel ** 2, axis=1, mode="constant")[:, near]
+    snr = np.divide(num, np.sqrt(den), out=np.zeros_like(num), where=den > 0)
+    best = np.argmax(snr, axis=1)
+    v = (w_obs[near][best] / lam - 1) * C_KMS
+    return np.clip(v, -v_max, v_max), snr[np.arange(len(y)), best]
+
+
+def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, snr_screen,
+                    n_iter=40):
+    """Levenberg-Marquardt fit of (velocity, intrinsic sigma) with fluxes and continuum
+    solved linearly at each step; returns v, s, coefficients and their full covariance.
+
+    The fit starts at the matched-filter peak of the reference line. Spaxels whose peak has
+    S/N < ``snr_screen`` (sky, or gas too faint for a detection) are not iterated: their
+    parameters stay at that start, and the caller finds the line undetected there."""
+    lam = group.rest[group.param == ref_index][0]
+    v_start, peak = _matched_filter(wave, group, y, w, redshift, lam, v_max)
+    n_all = len(y)
+    out = (v_start, np.full(n_all, 50.0), np.full((n_all, group.n_coef), np.nan),
+           np.full((n_all, group.n_coef + 2, group.n_coef + 2), np.nan))
+    screened = np.flatnonzero(peak >= snr_screen)
+    if screened.size == 0:
+        return out
+    y, w, v = y[screened], w[screened], v_start[screened]
+    n = len(y)
     s = np.full(n, 50.0)
-    basis = _basis(wave, group, redshift, v, s)
+    basis, d_v, d_s = _basis(wave, group, redshift, v, s, derivatives=True)
     coef, _ = _solve(basis, y, w)
     chi2 = _chi2(basis, coef, y, w)
     damping = np.full(n, 1e-3)
@@ -208,16 +280,20 @@ def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, n_iter
     k = coef.shape[1] + 2
     ridge = np.zeros((k, k))
     ridge[-2, -2] = ridge[-1, -1] = 1e-6
-    h = 0.01  # km/s, finite-difference step
+
+    def jacobian(basis, d_v, d_s, coef):
+        return np.concatenate([basis, np.matmul(d_v, coef[:, :, None]),
+                               np.matmul(d_s, coef[:, :, None])], axis=2)
+
+    jac = jacobian(basis, d_v, d_s, coef)
     active = np.isfinite(chi2)
     for _ in range(n_iter):
         a = np.flatnonzero(active)
         if a.size == 0:
             break
-        jac = _full_jacobian(wave, group, redshift, v[a], s[a], coef[a], h)
-        normal = _normal(jac, w[a]) + ridge
-        resid = y[a] - np.matmul(jac[:, :, :-2], coef[a][:, :, None])[:, :, 0]
-        rhs = np.einsum("nmi,nm->ni", jac, w[a] * resid)
+        normal = _normal(jac[a], w[a]) + ridge
+        resid = y[a] - np.matmul(basis[a], coef[a][:, :, None])[:, :, 0]
+        rhs = np.einsum("nmi,nm->ni", jac[a], w[a] * resid)
         diag = np.diagonal(normal, axis1=1, axis2=2)
         damped = normal + damping[a, None, None] * (diag[:, :, None] * np.eye(k))
         d = np.sqrt(np.diagonal(damped, axis1=1, axis2=2))
@@ -226,36 +302,31 @@ def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, n_iter
         step[ok] = np.linalg.solve(damped[ok], rhs[ok][:, :, None])[:, :, 0]
         v_new = np.clip(v[a] + step[:, -2], -v_max, v_max)
         s_new = np.clip(np.abs(s[a] + step[:, -1]), 0.0, s_max)
-        basis = _basis(wave, group, redshift, v_new, s_new)
-        coef_new, _ = _solve(basis, y[a], w[a])
-        chi2_new = _chi2(basis, coef_new, y[a], w[a])
+        b_new, dv_new, ds_new = _basis(wave, group, redshift, v_new, s_new, derivatives=True)
+        coef_new, _ = _solve(b_new, y[a], w[a])
+        chi2_new = _chi2(b_new, coef_new, y[a], w[a])
         better = np.isfinite(chi2_new) & (chi2_new < chi2[a])
-        done = (np.abs(chi2_new - chi2[a]) < 1e-8 * np.maximum(chi2[a], 1.0)) | ~ok
-        v[a] = np.where(better, v_new, v[a])
-        s[a] = np.where(better, s_new, s[a])
-        coef[a] = np.where(better[:, None], coef_new, coef[a])
-        chi2[a] = np.where(better, chi2_new, chi2[a])
+        # converged: the accepted step changed chi2 by a statistically meaningless amount,
+        # or the steps (damped ever more after rejections) no longer move the kinematics
+        small = (np.abs(v_new - v[a]) < STEP_TOL) & (np.abs(s_new - s[a]) < STEP_TOL)
+        done = (better & (chi2[a] - chi2_new < CHI2_TOL)) | small | ~ok
+        take = a[better]
+        v[take], s[take], coef[take], chi2[take] = (v_new[better], s_new[better],
+                                                    coef_new[better], chi2_new[better])
+        basis[take] = b_new[better]
+        jac[take] = jacobian(b_new[better], dv_new[better], ds_new[better], coef_new[better])
         damping[a] = np.where(better, damping[a] / 10, damping[a] * 10).clip(1e-9, 1e9)
         active[a[done]] = False
-    jac = _full_jacobian(wave, group, redshift, v, s, coef, h)
     normal = _normal(jac, w) + ridge
     d = np.sqrt(np.diagonal(normal, axis1=1, axis2=2))
     scaled = normal / d[:, :, None] / d[:, None, :]
     ok = _well_posed(scaled, 1e-14)
     cov = np.full_like(normal, np.nan)
     cov[ok] = np.linalg.inv(scaled[ok]) / d[ok][:, :, None] / d[ok][:, None, :]
-    return v, s, coef, cov
-
-
-def _full_jacobian(wave, group, redshift, v, s, coef, h):
-    """Model derivatives: the linear basis, then d/dv and d/ds by finite differences."""
-    basis = _basis(wave, group, redshift, v, s)
-    c = coef[:, :, None]
-    f0 = np.matmul(basis, c)[:, :, 0]
-    fv = np.matmul(_basis(wave, group, redshift, v + h, s), c)[:, :, 0]
-    fs = np.matmul(_basis(wave, group, redshift, v, s + h), c)[:, :, 0]
-    return np.concatenate([basis, ((fv - f0) / h)[:, :, None], ((fs - f0) / h)[:, :, None]],
-                          axis=2)
+    # spaxels not fitted keep the matched filter's velocity, and no errors: not detected
+    for full, part in zip(out, (v, s, coef, cov)):
+        full[screened] = part
+    return out
 
 
 def _variance_from_data(y: np.ndarray) -> np.ndarray:
@@ -484,7 +555,8 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     coef_ref = np.full((n, k), np.nan)
     if fit.any():
         v[fit], s[fit], coef_ref[fit], cov_ref[fit] = _fit_kinematics(
-            cube.wavelength, ref_group, y[fit], w[fit], redshift, ref_j, v_max, s_max)
+            cube.wavelength, ref_group, y[fit], w[fit], redshift, ref_j, v_max, s_max,
+            SCREEN * snr_min)
     ref_err = np.sqrt(cov_ref[:, 2 + ref_j, 2 + ref_j])
     detected_ref = (fit & (coef_ref[:, 2 + ref_j] >= snr_min * ref_err)
                     & ~holed(ref_group, ref_j, w, v, s))
