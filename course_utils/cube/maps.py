@@ -88,7 +88,8 @@ def read_maps(path: str | Path) -> tuple[dict[str, np.ndarray], WCS]:
 
 
 def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
-              row_offset: int = 0, block_rows: int = BLOCK_ROWS) -> PropertyMaps:
+              row_offset: int = 0, block_rows: int = BLOCK_ROWS,
+              prepare: bool = True) -> PropertyMaps:
     """Run a fitted GAME estimator on every spaxel with enough detected lines.
 
     Parameters
@@ -107,18 +108,24 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
         (``row_offset`` is the cube row where ``line_maps`` starts). Each block's Monte Carlo
         draws are seeded by ``game.random_state`` and the block's number, so blocks draw
         independently and a spaxel's result depends only on its block -- the same however
-        the cube is split into chunks (chunks must be whole blocks). With
-        ``noise_aware=True`` GAME's training noise is also set per block.
+        the cube is split into chunks (chunks must be whole blocks).
+    prepare
+        Before the blocks, call ``game.prepare(intensities, errors)`` once on every spaxel
+        to be predicted, if the estimator has that method: models that depend on the data
+        set (one per detected-line pattern, trained and calibrated at the data's noise) are
+        then made once, not once per block. The chunked pipeline prepares on the whole cube
+        and passes False for its strips.
 
     Returns
     -------
     PropertyMaps
     """
-    if lines is None:
-        lines = [l for l in getattr(game, "lines", line_maps.lines) if l in line_maps.lines]
+    lines = game_lines(game, line_maps) if lines is None else lines
     if row_offset % block_rows:
         raise ValueError(f"row_offset={row_offset} must be a multiple of block_rows={block_rows}")
     inten, err, spaxels = line_maps.game_inputs(lines, min_detected=min_detected)
+    if prepare and len(inten):
+        prepare_game(game, inten, err)
     ny, nx = line_maps.shape
     maps: dict[str, np.ndarray] = {}
     for start in range(0, ny, block_rows):
@@ -134,6 +141,18 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
             target = maps.setdefault(column, np.full((ny, nx), np.nan))
             target[spaxels[sel, 0], spaxels[sel, 1]] = values
     return PropertyMaps(maps, line_maps.wcs, (ny, nx))
+
+
+def game_lines(game, line_maps: LineMaps) -> list[str]:
+    """The fitted lines GAME takes: those it was trained on (``game.lines``), else all."""
+    return [l for l in getattr(game, "lines", line_maps.lines) if l in line_maps.lines]
+
+
+def prepare_game(game, intensities, errors) -> None:
+    """``game.prepare(intensities, errors)`` if the estimator has it (see :func:`game_maps`)."""
+    prepare = getattr(game, "prepare", None)
+    if callable(prepare):
+        prepare(intensities, errors)
 
 
 # --------------------------------------------------------------------------- BPT map

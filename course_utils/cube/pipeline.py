@@ -1,11 +1,14 @@
 """The whole cube pipeline -- read, line maps, GAME per spaxel -- in memory or on dask.
 
-The chunked version splits the cube into strips of image rows; each dask task opens the FITS
-file itself (memory-mapped, reading only the channels around the lines), fits the lines of its
-strip and runs GAME on it, so the cube never has to fit in memory and many cubes can be
-processed by one cluster. Every spaxel is fitted independently and GAME is called on the same
-blocks of rows in both cases (:func:`~course_utils.cube.maps.game_maps`), so the chunked
-result is identical to the in-memory one for the same ``random_state``.
+The chunked version splits the cube into strips of image rows and works in two rounds of
+tasks. First each task opens the FITS file itself (memory-mapped, reading only the channels
+around the lines) and fits the lines of its strip, so the cube never has to fit in memory and
+many cubes can be processed by one cluster. The line maps (small) come back, GAME is prepared
+once on every spaxel of the cube (``game.prepare``, when the estimator has it: its per-pattern
+models are trained and calibrated once for the data set), and a second round of tasks runs
+GAME on the strips. Every spaxel is fitted independently and GAME is called on the same blocks
+of rows in both cases (:func:`~course_utils.cube.maps.game_maps`), so the chunked result is
+identical to the in-memory one for the same ``random_state``.
 
 Using a real cluster: start a scheduler and workers (``dask scheduler`` on one machine,
 ``dask worker tcp://<scheduler-host>:8786`` on each worker machine, all with this course
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from ..library import MUSE_LINES
 from .lines import LineMaps, fit_line_maps, warn_if_undetected
-from .maps import BLOCK_ROWS, PropertyMaps, game_maps
+from .maps import BLOCK_ROWS, PropertyMaps, game_lines, game_maps, prepare_game
 from .muse import read_muse_cube
 from .henize2_10 import REDSHIFT
 
@@ -67,14 +70,14 @@ class PipelineResult:
         return lines, (props if self.properties is not None else None)
 
 
-def _process(path, rows, game, settings) -> tuple[LineMaps, PropertyMaps | None]:
-    """Lines and GAME for image rows ``rows`` of one cube (the unit of work of a task)."""
-    cube = read_muse_cube(path, scan=rows is None)
-    line_maps = fit_line_maps(cube, rows=rows, **settings["lines"])
-    if game is None:
-        return line_maps, None
-    offset = 0 if rows is None else rows.start
-    return line_maps, game_maps(line_maps, game, row_offset=offset, **settings["game"])
+def _fit_lines(path, rows, settings) -> LineMaps:
+    """Line maps of image rows ``rows`` of one cube (the unit of work of a first-round task)."""
+    return fit_line_maps(read_muse_cube(path, scan=rows is None), rows=rows, **settings["lines"])
+
+
+def _game_strip(line_maps, game, offset, settings) -> PropertyMaps:
+    """GAME on a strip of line maps prepared on the whole cube (a second-round task)."""
+    return game_maps(line_maps, game, row_offset=offset, prepare=False, **settings["game"])
 
 
 def run_pipeline(path: str | Path | list, game=None, lines=MUSE_LINES,
@@ -108,7 +111,10 @@ def run_pipeline(path: str | Path | list, game=None, lines=MUSE_LINES,
                 "game": dict(min_detected=min_detected)}
     if scheduler is None:
         results = []
-        results = [PipelineResult(*_process(p, None, game, settings), p) for p in paths]
+        for p in paths:
+            line_maps = _fit_lines(p, None, settings)
+            props = None if game is None else game_maps(line_maps, game, **settings["game"])
+            results.append(PipelineResult(line_maps, props, p))
     else:
         results = _run_dask(paths, game, settings, scheduler, chunk_rows)
     return results if isinstance(path, (list, tuple)) else results[0]
@@ -134,25 +140,32 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
     else:
         client = own_client = Client(scheduler)
     try:
-        # a fresh key per call: a hashed key shared with an earlier call on the same client
-        # can be released by that call while this one still needs it ("lost dependencies")
-        game_future = (client.scatter(game, broadcast=True, hash=False)
-                       if game is not None else None)
         jobs = []
         for p in paths:
             cube = read_muse_cube(p)  # scan once here; tasks read only their strips
             ny = cube.shape[1]
             strips = [slice(y, min(y + chunk_rows, ny)) for y in range(0, ny, chunk_rows)]
-            futures = [client.submit(_process, str(p), s, game_future, settings, pure=False)
+            futures = [client.submit(_fit_lines, str(p), s, settings, pure=False)
                        for s in strips]
-            jobs.append((p, cube.wcs, futures))
+            jobs.append((p, cube.wcs, strips, futures))
         results = []
-        for p, wcs, futures in jobs:
+        for p, wcs, strips, futures in jobs:
             parts = client.gather(futures)
-            line_maps = LineMaps.concatenate([a for a, _ in parts], wcs)
+            line_maps = LineMaps.concatenate(parts, wcs)
             warn_if_undetected(line_maps, p)
-            props = (PropertyMaps.concatenate([b for _, b in parts], wcs)
-                     if game is not None else None)
+            props = None
+            if game is not None:
+                # models that depend on the data set are made once, here, for the whole cube
+                inten, err, _ = line_maps.game_inputs(
+                    game_lines(game, line_maps), min_detected=settings["game"]["min_detected"])
+                if len(inten):
+                    prepare_game(game, inten, err)
+                # a fresh key per call: a hashed key shared with an earlier call on the same
+                # client can be released by that call while this one still needs it
+                game_future = client.scatter(game, broadcast=True, hash=False)
+                props = PropertyMaps.concatenate(client.gather([
+                    client.submit(_game_strip, part, game_future, s.start, settings, pure=False)
+                    for part, s in zip(parts, strips)]), wcs)
             results.append(PipelineResult(line_maps, props, p))
         return results
     finally:
