@@ -206,9 +206,16 @@ def _well_posed(scaled: np.ndarray, limit: float = 1e-12) -> np.ndarray:
 
 
 def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray):
-    """Weighted least squares for every spaxel: coefficients and their covariance."""
-    normal = _normal(basis, w)
-    rhs = np.einsum("nmi,nm->ni", basis, w * y)
+    """Weighted least squares for every spaxel: coefficients and their covariance.
+
+    ``basis`` is per spaxel, (n, m, k), or shared by all of them, (m, k): then the normal
+    matrices are sums over channels of the weights times fixed products (cheaper)."""
+    if basis.ndim == 2:
+        normal = np.einsum("nm,mij->nij", w, basis[:, :, None] * basis[:, None, :])
+        rhs = np.einsum("mi,nm->ni", basis, w * y)
+    else:
+        normal = _normal(basis, w)
+        rhs = np.einsum("nmi,nm->ni", basis, w * y)
     # scale to unit diagonal so continuum and line columns are equally well conditioned
     diag = np.diagonal(normal, axis1=1, axis2=2)
     d = np.sqrt(np.where(diag > 0, diag, 1.0))
@@ -571,7 +578,15 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
             continue  # outside the spectrum: missing
         y, w, count = ref_window if group is ref_group else window(group)
         ok = count > group.n_coef + 2
-        coef, cov = _solve(_basis(cube.wavelength, group, redshift, v_use, s_use), y, w)
+        # at the fallback kinematics every spaxel has the same model: one basis for all
+        coef = np.full((n, group.n_coef), np.nan)
+        cov = np.full((n, group.n_coef, group.n_coef), np.nan)
+        for sel, shared in ((detected_ref, False), (~detected_ref, True)):
+            if not sel.any():
+                continue
+            first = np.flatnonzero(sel)[:1] if shared else sel
+            basis = _basis(cube.wavelength, group, redshift, v_use[first], s_use[first])
+            coef[sel], cov[sel] = _solve(basis[0] if shared else basis, y[sel], w[sel])
         for j, line in enumerate(group.names):
             flux[line] = np.where(ok, coef[:, 2 + j], np.nan)
             error[line] = np.where(ok, np.sqrt(cov[:, 2 + j, 2 + j]), np.nan)
