@@ -193,3 +193,15 @@ def test_game_is_prepared_once_on_the_whole_cube(cube_path, in_memory):
     assert chunked_game.prepared == [n_spectra]
     assert np.array_equal(chunked.properties["12+log(O/H)_mean"],
                           result.properties["12+log(O/H)_mean"], equal_nan=True)
+
+
+def test_radial_profile_can_stop_where_annuli_leave_the_field():
+    size = 41
+    image = np.ones((size, size))
+    full = radial_profile(image, _wcs(size), bin_width=0.5)
+    complete = radial_profile(image, _wcs(size), bin_width=0.5, r_max="complete")
+    # the field's half-width is 20 spaxels = 4": annuli beyond it only hold the corners
+    assert complete["r_out"].max() <= 4.0 + 1e-9 < full["r_out"].max()
+    np.testing.assert_allclose(complete["n"][2:], 2 * np.pi * complete["r_mid"][2:] * 0.5 / 0.04,
+                               rtol=0.1)
+    assert (full["n"].iloc[-1] < 0.5 * 2 * np.pi * full["r_mid"].iloc[-1] * 0.5 / 0.04)

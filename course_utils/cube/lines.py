@@ -205,8 +205,9 @@ def _well_posed(scaled: np.ndarray, limit: float = 1e-12) -> np.ndarray:
     return finite & (det > limit)
 
 
-def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray):
-    """Weighted least squares for every spaxel: coefficients and their covariance.
+def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray, return_normal: bool = False):
+    """Weighted least squares for every spaxel: coefficients and their covariance (and the
+    normal matrices B^T W B with ``return_normal``).
 
     ``basis`` is per spaxel, (n, m, k), or shared by all of them, (m, k): then the normal
     matrices are sums over channels of the weights times fixed products (cheaper)."""
@@ -226,7 +227,7 @@ def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray):
     coef = np.einsum("nij,nj->ni", cov, rhs)
     coef[bad] = np.nan
     cov[bad] = np.nan
-    return coef, cov
+    return (coef, cov, normal) if return_normal else (coef, cov)
 
 
 def _chi2(basis, coef, y, w):
@@ -234,30 +235,52 @@ def _chi2(basis, coef, y, w):
     return np.einsum("nm,nm->n", w * r, r)
 
 
-def _matched_filter(wave, group, y, w, redshift, lam_rest, v_max, sigma=50.0):
-    """Velocity of the strongest peak within +-v_max of a line, and its S/N, from a Gaussian
-    matched filter (line of intrinsic dispersion ``sigma`` km/s on the window's median
-    continuum): a cheap first look at every spaxel before the iterative fit."""
+def _matched_filter(wave, group, y, w, redshift, lam_rest, v_max, s_max,
+                    sigmas=(20.0, 50.0, 120.0)):
+    """A cheap first look at every spaxel before the iterative fit: Gaussian matched filters
+    of a line of intrinsic dispersion ``sigmas`` (km/s) on the window's median continuum.
+
+    Returns the velocity of the strongest peak within +-v_max (refined between channels by a
+    parabola), a dispersion (the parabola through the S/N of the three widths, in log sigma)
+    and the peak's S/N."""
     from scipy.ndimage import correlate1d
 
     w_obs = wave[group.lo:group.hi]
     lam = lam_rest * (1 + redshift)
     step = float(np.median(np.diff(w_obs)))
-    width = float(np.sqrt((lam * sigma / C_KMS) ** 2 + instrumental_sigma(lam) ** 2)) / step
-    half = int(np.ceil(4 * width))
-    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / width) ** 2)
     used = w > 0
     with warnings.catch_warnings():  # spaxels without data: no continuum, S/N 0 below
         warnings.simplefilter("ignore", RuntimeWarning)
         continuum = np.nanmedian(np.where(used, y, np.nan), axis=1)
-    excess = np.where(used, y - np.nan_to_num(continuum)[:, None], 0.0)
+    excess = w * np.where(used, y - np.nan_to_num(continuum)[:, None], 0.0)
     near = np.flatnonzero(np.abs(w_obs - lam) <= lam * v_max / C_KMS)
-    num = correlate1d(w * excess, kernel, axis=1, mode="constant")[:, near]
-    den = correlate1d(w, kernel ** 2, axis=1, mode="constant")[:, near]
-    snr = np.divide(num, np.sqrt(den), out=np.zeros_like(num), where=den > 0)
-    best = np.argmax(snr, axis=1)
-    v = (w_obs[near][best] / lam - 1) * C_KMS
-    return np.clip(v, -v_max, v_max), snr[np.arange(len(y)), best]
+    n = len(y)
+    snr = np.zeros((len(sigmas), n, near.size))
+    for i, sigma in enumerate(sigmas):
+        width = float(np.sqrt((lam * sigma / C_KMS) ** 2 + instrumental_sigma(lam) ** 2)) / step
+        kernel = np.exp(-0.5 * (np.arange(-int(np.ceil(4 * width)),
+                                          int(np.ceil(4 * width)) + 1) / width) ** 2)
+        num = correlate1d(excess, kernel, axis=1, mode="constant")[:, near]
+        den = correlate1d(w, kernel ** 2, axis=1, mode="constant")[:, near]
+        snr[i] = np.divide(num, np.sqrt(den), out=np.zeros_like(num), where=den > 0)
+    best_width, best = np.unravel_index(np.argmax(snr.transpose(1, 0, 2).reshape(n, -1), axis=1),
+                                        snr.shape[::2])
+    rows = np.arange(n)
+    peak = snr[best_width, rows, best]
+    # parabola through the peak and its neighbours: the velocity between channels
+    left = snr[best_width, rows, np.clip(best - 1, 0, near.size - 1)]
+    right = snr[best_width, rows, np.clip(best + 1, 0, near.size - 1)]
+    curve = left - 2 * peak + right
+    shift = np.where((curve < 0) & (best > 0) & (best < near.size - 1),
+                     0.5 * (left - right) / np.where(curve < 0, curve, -1.0), 0.0)
+    v = ((w_obs[near][best] + shift * step) / lam - 1) * C_KMS
+    # and through the three widths at that channel: the dispersion
+    at = snr[:, rows, best]                                                     # (3, n)
+    x = np.log(sigmas)
+    fit = np.polynomial.polynomial.polyfit(x, at, 2)                            # (3, n)
+    top = np.where(fit[2] < 0, -fit[1] / (2 * np.where(fit[2] < 0, fit[2], -1.0)), np.nan)
+    sigma = np.where(np.isfinite(top), np.exp(np.clip(top, x[0], x[-1])), sigmas[1])
+    return np.clip(v, -v_max, v_max), np.clip(sigma, 1.0, s_max), peak
 
 
 def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, snr_screen,
@@ -269,48 +292,55 @@ def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, snr_sc
     S/N < ``snr_screen`` (sky, or gas too faint for a detection) are not iterated: their
     parameters stay at that start, and the caller finds the line undetected there."""
     lam = group.rest[group.param == ref_index][0]
-    v_start, peak = _matched_filter(wave, group, y, w, redshift, lam, v_max)
+    v_start, s_start, peak = _matched_filter(wave, group, y, w, redshift, lam, v_max, s_max)
     n_all = len(y)
-    out = (v_start, np.full(n_all, 50.0), np.full((n_all, group.n_coef), np.nan),
+    out = (v_start, s_start, np.full((n_all, group.n_coef), np.nan),
            np.full((n_all, group.n_coef + 2, group.n_coef + 2), np.nan))
     screened = np.flatnonzero(peak >= snr_screen)
     if screened.size == 0:
         return out
-    y, w, v = y[screened], w[screened], v_start[screened]
+    y, w, v, s = y[screened], w[screened], v_start[screened], s_start[screened]
     n = len(y)
-    s = np.full(n, 50.0)
-    basis, d_v, d_s = _basis(wave, group, redshift, v, s, derivatives=True)
-    coef, _ = _solve(basis, y, w)
-    chi2 = _chi2(basis, coef, y, w)
-    damping = np.full(n, 1e-3)
+    k = group.n_coef + 2
     # a weak prior (1000 km/s) keeps the normal matrix invertible when sigma -> 0
-    k = coef.shape[1] + 2
     ridge = np.zeros((k, k))
     ridge[-2, -2] = ridge[-1, -1] = 1e-6
 
-    def jacobian(basis, d_v, d_s, coef):
-        return np.concatenate([basis, np.matmul(d_v, coef[:, :, None]),
-                               np.matmul(d_s, coef[:, :, None])], axis=2)
+    def linearise(y, w, basis, d_v, d_s, coef, bwb):
+        """Jacobian J = [basis, d model/dv, d model/ds], J^T W J (from the linear fit's
+        B^T W B plus the derivative terms) and J^T W r."""
+        deriv = np.stack([np.matmul(d_v, coef[:, :, None])[:, :, 0],
+                          np.matmul(d_s, coef[:, :, None])[:, :, 0]], axis=2)    # (n, m, 2)
+        jac = np.concatenate([basis, deriv], axis=2)
+        wd = w[:, :, None] * deriv
+        normal = np.empty((len(y), k, k))
+        normal[:, :-2, :-2] = bwb
+        normal[:, :-2, -2:] = np.matmul(basis.transpose(0, 2, 1), wd)
+        normal[:, -2:, :-2] = normal[:, :-2, -2:].transpose(0, 2, 1)
+        normal[:, -2:, -2:] = np.matmul(deriv.transpose(0, 2, 1), wd)
+        resid = y - np.matmul(basis, coef[:, :, None])[:, :, 0]
+        rhs = np.einsum("nmi,nm->ni", jac, w * resid)
+        return normal + ridge, rhs, np.einsum("nm,nm->n", w * resid, resid)
 
-    jac = jacobian(basis, d_v, d_s, coef)
+    basis, d_v, d_s = _basis(wave, group, redshift, v, s, derivatives=True)
+    coef, _, bwb = _solve(basis, y, w, return_normal=True)
+    normal, rhs, chi2 = linearise(y, w, basis, d_v, d_s, coef, bwb)
+    damping = np.full(n, 1e-3)
     active = np.isfinite(chi2)
     for _ in range(n_iter):
         a = np.flatnonzero(active)
         if a.size == 0:
             break
-        normal = _normal(jac[a], w[a]) + ridge
-        resid = y[a] - np.matmul(basis[a], coef[a][:, :, None])[:, :, 0]
-        rhs = np.einsum("nmi,nm->ni", jac[a], w[a] * resid)
-        diag = np.diagonal(normal, axis1=1, axis2=2)
-        damped = normal + damping[a, None, None] * (diag[:, :, None] * np.eye(k))
+        diag = np.diagonal(normal[a], axis1=1, axis2=2)
+        damped = normal[a] + damping[a, None, None] * (diag[:, :, None] * np.eye(k))
         d = np.sqrt(np.diagonal(damped, axis1=1, axis2=2))
         ok = _well_posed(damped / d[:, :, None] / d[:, None, :], 1e-14)
         step = np.zeros((a.size, k))
-        step[ok] = np.linalg.solve(damped[ok], rhs[ok][:, :, None])[:, :, 0]
+        step[ok] = np.linalg.solve(damped[ok], rhs[a][ok][:, :, None])[:, :, 0]
         v_new = np.clip(v[a] + step[:, -2], -v_max, v_max)
         s_new = np.clip(np.abs(s[a] + step[:, -1]), 0.0, s_max)
         b_new, dv_new, ds_new = _basis(wave, group, redshift, v_new, s_new, derivatives=True)
-        coef_new, _ = _solve(b_new, y[a], w[a])
+        coef_new, _, bwb_new = _solve(b_new, y[a], w[a], return_normal=True)
         chi2_new = _chi2(b_new, coef_new, y[a], w[a])
         better = np.isfinite(chi2_new) & (chi2_new < chi2[a])
         # converged: the accepted step changed chi2 by a statistically meaningless amount,
@@ -318,13 +348,14 @@ def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, snr_sc
         small = (np.abs(v_new - v[a]) < STEP_TOL) & (np.abs(s_new - s[a]) < STEP_TOL)
         done = (better & (chi2[a] - chi2_new < CHI2_TOL)) | small | ~ok
         take = a[better]
-        v[take], s[take], coef[take], chi2[take] = (v_new[better], s_new[better],
-                                                    coef_new[better], chi2_new[better])
+        v[take], s[take], coef[take] = v_new[better], s_new[better], coef_new[better]
         basis[take] = b_new[better]
-        jac[take] = jacobian(b_new[better], dv_new[better], ds_new[better], coef_new[better])
+        # rejected steps leave a spaxel's linearisation as it was: only accepted ones redo it
+        normal[take], rhs[take], chi2[take] = linearise(
+            y[take], w[take], b_new[better], dv_new[better], ds_new[better], coef_new[better],
+            bwb_new[better])
         damping[a] = np.where(better, damping[a] / 10, damping[a] * 10).clip(1e-9, 1e9)
         active[a[done]] = False
-    normal = _normal(jac, w) + ridge
     d = np.sqrt(np.diagonal(normal, axis1=1, axis2=2))
     scaled = normal / d[:, :, None] / d[:, None, :]
     ok = _well_posed(scaled, 1e-14)

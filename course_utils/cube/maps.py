@@ -203,7 +203,7 @@ def arcsec_to_pc(arcsec, distance: u.Quantity = DISTANCE) -> np.ndarray:
 
 
 def radial_profile(image: np.ndarray, wcs: WCS, center: SkyCoord = HENIZE2_10,
-                   bin_width: float = 0.4, r_max: float | None = None, pa: float = 0.0,
+                   bin_width: float = 0.4, r_max: float | str | None = None, pa: float = 0.0,
                    inclination: float = 0.0, distance: u.Quantity = DISTANCE,
                    min_spaxels: int = 3) -> pd.DataFrame:
     """Median and 16-84% range of a map in annuli around a sky position.
@@ -216,6 +216,8 @@ def radial_profile(image: np.ndarray, wcs: WCS, center: SkyCoord = HENIZE2_10,
         Centre of the annuli (default Henize 2-10).
     bin_width, r_max
         Annulus width and outer radius in arcsec (default: the farthest finite spaxel).
+        ``r_max="complete"``: only annuli that lie entirely inside the map (beyond the
+        nearest edge of the field an annulus averages its corners only).
     pa, inclination
         Position angle of the major axis (degrees east of north) and inclination (degrees)
         for elliptical annuli; both 0 gives circles.
@@ -235,8 +237,13 @@ def radial_profile(image: np.ndarray, wcs: WCS, center: SkyCoord = HENIZE2_10,
     ok = np.isfinite(image)
     if not ok.any():
         raise ValueError("the map has no finite spaxel")
-    r_max = float(r[ok].max()) if r_max is None else r_max
-    edges = np.arange(0.0, r_max + bin_width, bin_width)
+    if r_max == "complete":
+        border = np.concatenate([r[0], r[-1], r[:, 0], r[:, -1]])
+        r_max = float(border.min())
+        edges = np.arange(0.0, r_max + 1e-9, bin_width)
+    else:
+        r_max = float(r[ok].max()) if r_max is None else float(r_max)
+        edges = np.arange(0.0, r_max + bin_width, bin_width)
     rows = []
     for r_in, r_out in zip(edges[:-1], edges[1:]):
         vals = image[ok & (r >= r_in) & (r < r_out)]
