@@ -126,7 +126,7 @@ def run(args, tmp: Path) -> None:
     if game is not None:
         print(f"fit GAME ({args.game}) on {args.models} models (not part of the target): "
               f"{time.perf_counter() - t0:6.1f} s")
-        if not hasattr(game, "prepare"):
+        if game.noise_aware is True and not hasattr(game, "prepare"):
             print("  note: this GAME has no prepare(): with noise_aware=True it trains its "
                   "models again for every block of rows")
 
