@@ -72,7 +72,9 @@ class PipelineResult:
 
 def _fit_lines(path, rows, settings) -> LineMaps:
     """Line maps of image rows ``rows`` of one cube (the unit of work of a first-round task)."""
-    return fit_line_maps(read_muse_cube(path, scan=rows is None), rows=rows, **settings["lines"])
+    # no scan for unusable spaxels: the fit finds them itself (a cube without any usable data
+    # ends in a CubeWarning that nothing was detected), and the scan reads the whole cube
+    return fit_line_maps(read_muse_cube(path, scan=False), rows=rows, **settings["lines"])
 
 
 def _game_strip(line_maps, game, offset, settings) -> PropertyMaps:
@@ -142,7 +144,7 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
     try:
         jobs = []
         for p in paths:
-            cube = read_muse_cube(p)  # scan once here; tasks read only their strips
+            cube = read_muse_cube(p, scan=False)  # headers only; tasks read their strips
             ny = cube.shape[1]
             strips = [slice(y, min(y + chunk_rows, ny)) for y in range(0, ny, chunk_rows)]
             futures = [client.submit(_fit_lines, str(p), s, settings, pure=False)
