@@ -42,8 +42,8 @@ What differs (``make_henize2_10_cube``; all parameters of the design are in this
    This raises [SII]/Halpha and [NII]/Halpha (x1.9) and [OI]/Halpha (x2.6), as observed in
    DIG-dominated regions of low Halpha surface brightness (Zhang et al. 2017, MNRAS 466,
    3217, 2017MNRAS.466.3217Z). No model of the library reproduces such spectra.
-5. **Faint outskirts.** The HII diffuse light falls off with a 1.2" scale length, so weak
-   lines (HeI6678, HeI5876, [OI]6300 ...) are non-detections in the outskirts and several
+5. **Faint outskirts.** The HII diffuse light falls off with a 1.0" scale length, so weak
+   lines (HeI6678, HeI5876, [SIII]9069) are non-detections in the outskirts and several
    detected-line patterns occur even on a 40 x 40 cube.
 6. **Auroral lines.** Every grid line in MUSE's range is in the spectrum at its model
    intensity, among them [NII]5755, [SIII]6312, [OII]7320,7330 and [SIII]9069, so Te can be
