@@ -1,9 +1,11 @@
 """The direct method (electron temperature and density from line ratios, with PyNeb) and U.
 
-Two classical thermometers/densitometers of ionized gas (Osterbrock & Ferland 2006, ch. 5):
+Classical thermometers and a densitometer of ionized gas (Osterbrock & Ferland 2006, ch. 5):
 
 - [OIII] (4959 + 5007) / 4363 falls steeply with electron temperature, because 4363 comes
-  from a level ~2.8 eV higher than the 4959/5007 upper level;
+  from a level ~2.8 eV higher than the 4959/5007 upper level; [NII] 6584 / 5755 and
+  [SIII] 9069 / 6312 work the same way for the N+ and S++ zones, and unlike [OIII]4363 both
+  auroral lines are inside MUSE's range at low redshift;
 - [SII] 6716 / 6731 falls with electron density between ~1e2 and ~1e4 cm^-3, where
   collisions start to de-excite the two upper levels, which have different lifetimes.
 
@@ -29,6 +31,13 @@ def _atom(element: str, stage: int):
     import pyneb as pn  # imported on first use: it takes a second or two
 
     return pn.Atom(element, stage)
+
+
+@lru_cache(maxsize=None)
+def _rec_atom(element: str, stage: int):
+    import pyneb as pn
+
+    return pn.RecAtom(element, stage)
 
 
 def _positive(values, name: str) -> np.ndarray:
@@ -136,6 +145,22 @@ def oxygen_abundance(oii3727, oiii4959, oiii5007, oiii4363, density: float = 100
                                             to_eval="L(3726)+L(3729)", Hbeta=hbeta)
         oh = np.where(ok, 12.0 + np.log10(np.asarray(o3) + np.asarray(o2)), np.nan)
     return te, oh
+
+
+def te_nii(ratio, density: float = 100.0) -> np.ndarray:
+    """Electron temperature (K) of the N+ zone from the dereddened [NII] 6584 / 5755 ratio
+    (PyNeb; NaN where it finds no solution). 6584/5755 = 66.9 at 10^4 K and 100 cm^-3."""
+    r = _positive(ratio, "ratio")
+    return np.asarray(_atom("N", 2).getTemDen(r, den=density, wave1=6584, wave2=5755),
+                      dtype=float)
+
+
+def te_siii(ratio, density: float = 100.0) -> np.ndarray:
+    """Electron temperature (K) of the S++ zone from the dereddened [SIII] 9069 / 6312 ratio
+    (PyNeb; NaN where it finds no solution). 9069/6312 = 14.9 at 10^4 K and 100 cm^-3."""
+    r = _positive(ratio, "ratio")
+    return np.asarray(_atom("S", 3).getTemDen(r, den=density, wave1=9069, wave2=6312),
+                      dtype=float)
 
 
 # --- Ionization parameter --------------------------------------------------------------------

@@ -280,3 +280,100 @@ def test_spaxels_flagged_in_dq_are_masked(tmp_path):
     cube = read_muse_cube(path)
     assert cube.mask.sum() == 1 and cube.mask[1, 2]
     np.testing.assert_allclose(cube.wavelength, [4750.0, 4751.25, 4752.5, 4753.75])
+
+
+# --------------------------------------------------------- the cube's own physics
+
+def test_several_detected_line_patterns_occur(line_maps):
+    detected = line_maps.status == DETECTED
+    enough = detected.sum(axis=0) >= 3
+    patterns = {tuple(detected[:, y, x]) for y, x in zip(*np.nonzero(enough))}
+    assert len(patterns) >= 4
+
+
+def _knots(truth):
+    """Spaxels where the diffuse ionized gas adds < 1% of H-alpha."""
+    return truth["f_DIG"] < 0.01
+
+
+def test_lines_are_attenuated_by_f99_with_the_truth_r_v(truth):
+    from course_utils.library import extinction_curve, grid_model
+
+    sel = _knots(truth)
+    assert sel.sum() > 20
+    p = {k: truth[k][sel] for k in ("log U", "log P/k", "12+log(O/H)", "A_V", "R_V")}
+    intrinsic = grid_model(p["log U"], p["log P/k"], p["12+log(O/H)"], 0.0,
+                           lines=["Hbeta", "Halpha"])
+    observed = truth["Halpha"][sel] / truth["Hbeta"][sel]
+    ratio = intrinsic["Halpha"].to_numpy() / intrinsic["Hbeta"].to_numpy()
+    a_hb, a_ha = extinction_curve([4861.32, 6562.80], "F99", p["R_V"]).T
+    np.testing.assert_allclose(observed, ratio * 10 ** (0.4 * p["A_V"] * (a_hb - a_ha)),
+                               rtol=0.01)
+    # which is not what the library's curve (CCM89, R_V = 3.1) says
+    a_hb, a_ha = extinction_curve([4861.32, 6562.80], "CCM89", 3.1)
+    ccm = ratio * 10 ** (0.4 * p["A_V"] * (a_hb - a_ha))
+    assert np.median(np.abs(np.log10(observed / ccm))) > 0.02
+    assert truth["R_V"].min() == pytest.approx(3.1, abs=0.01) and truth["R_V"].max() > 4.3
+
+
+def _hii_model(truth, sel, lines):
+    """The library's HII-region fluxes at the true parameters, attenuated as the cube is."""
+    from course_utils.library import extinction_curve, grid_model, line_table
+
+    p = {k: truth[k][sel] for k in ("log U", "log P/k", "12+log(O/H)", "A_V", "R_V")}
+    model = grid_model(p["log U"], p["log P/k"], p["12+log(O/H)"], 0.0, lines=lines)
+    wave = line_table(derived=True)["wavelength"][lines].to_numpy()
+    dimming = 10 ** (-0.4 * p["A_V"][:, None] * extinction_curve(wave, "F99", p["R_V"]))
+    return {l: model[l].to_numpy() * dimming[:, j] for j, l in enumerate(lines)}
+
+
+def test_nitrogen_lines_scatter_with_n_over_o(truth):
+    from course_utils.cube.synthetic import _component_fluxes
+
+    lines = ["Halpha", "NII6583", "NII5755", "NII6548", "SII6716", "OIII5007"]
+    one = np.ones(3)
+    args = (-3.0 * one, 6.0 * one, np.array([8.2, 8.5, 8.8]))
+    same = (one, 3.1 * one, 100 * one, lines)
+    base = _component_fluxes(*args, 0.0 * one, *same)
+    moved = _component_fluxes(*args, 0.1 * one, *same)
+    ratio = moved / base
+    # every nitrogen line by the same factor (their temperature ratio is untouched) ...
+    np.testing.assert_allclose(ratio[:, 1:4], 10 ** 0.1, rtol=1e-12)
+    # ... and nothing else
+    np.testing.assert_allclose(ratio[:, [0, 4, 5]], 1.0, rtol=1e-12)
+    assert np.abs(truth["dlog(N/O)"]).max() <= 0.15 and truth["dlog(N/O)"].std() > 0.03
+
+
+def test_diffuse_gas_has_enhanced_low_ionization_lines(truth):
+    from course_utils.cube.synthetic import _heating_boost
+
+    # Reynolds et al. 2001: [NII]5755/6584 in the diffuse gas is about twice the HII-region value
+    assert 1.6 < _heating_boost("NII5755") / _heating_boost("NII6583") < 2.2
+    dig = truth["f_DIG"] > 0.5
+    assert dig.sum() > 20
+    model = _hii_model(truth, dig, ["Halpha", "SII6716", "NII6583", "OI6300"])
+    for line in ("SII6716", "NII6583", "OI6300"):
+        excess = (truth[line][dig] / truth["Halpha"][dig]) / (model[line] / model["Halpha"])
+        # N/O moves [NII] by up to 0.15 dex; the DIG's heating by more
+        assert np.median(excess) > 1.4, line
+
+
+def test_uniform_metallicity_option(tmp_path):
+    _, truth_path = make_henize2_10_cube(tmp_path / "u.fits", size=10, metallicity="uniform")
+    oh = read_truth(truth_path)["12+log(O/H)"]
+    assert np.ptp(oh) == 0 and oh[0, 0] == pytest.approx(8.3)
+    with pytest.raises(ValueError, match="metallicity"):
+        make_henize2_10_cube(tmp_path / "x.fits", size=10, metallicity="flat")
+
+
+def test_balmer_absorption_biases_the_decrement_unless_fitted(cube, truth, line_maps):
+    plain = fit_line_maps(cube, absorption_sigma=None)
+    balmer = [line_maps.lines.index("Hbeta"), line_maps.lines.index("Halpha")]
+    ok = (plain.status[balmer] == DETECTED).all(axis=0) & (line_maps.status[balmer] == DETECTED).all(axis=0)
+    faint = ok & (truth["Hbeta"] < np.percentile(truth["Hbeta"][ok], 25))
+    true = np.log10(truth["Halpha"] / truth["Hbeta"])[faint]
+    without = np.log10(plain["Halpha"] / plain["Hbeta"])[faint] - true
+    with_ = np.log10(line_maps["Halpha"] / line_maps["Hbeta"])[faint] - true
+    # unfitted absorption eats more of the fainter H-beta: the decrement, and A_V, come out high
+    assert np.median(without) > 0.015
+    assert abs(np.median(with_)) < 0.005

@@ -10,10 +10,10 @@ from course_utils.game import Game
 from course_utils.library import MUSE_LINES, build_library
 
 # Median |GAME - truth| allowed in the high-S/N knots (H-alpha S/N > 200). Measured on this
-# configuration: 0.029 dex, 0.024 dex, 0.38 dex, 0.06 mag -- the library's cross-validation
-# errors plus the spectral noise (Ucci et al. 2018); log P/k is the hard one, as only the
-# [SII] doublet is density-sensitive.
-TOLERANCE = {"12+log(O/H)": 0.08, "log U": 0.06, "log P/k": 0.6, "A_V": 0.2}
+# configuration: 0.060 dex, 0.070 dex, 0.37 dex, 0.16 mag. On a cube made with the library's
+# own physics it was 0.029, 0.024, 0.38, 0.06: here the dust curve (F99, R_V up to 4.5), the
+# N/O scatter and the stellar absorption are not the library's (see cube.synthetic).
+TOLERANCE = {"12+log(O/H)": 0.1, "log U": 0.1, "log P/k": 0.6, "A_V": 0.3}
 
 
 @pytest.fixture(scope="module")

@@ -160,3 +160,48 @@ def test_pipeline_takes_a_list_of_cubes(cube_path, in_memory):
     results = run_pipeline([cube_path, cube_path], None, lines=["Halpha", "NII6583"])
     assert len(results) == 2 and all(r.properties is None for r in results)
     np.testing.assert_array_equal(results[1].lines["Halpha"], in_memory.lines["Halpha"])
+
+
+class PreparedN2Game(SeededN2Game):
+    """The test double with a ``prepare`` step, as a GAME whose models depend on the data set:
+    it records every call and shifts its metallicity by the number of spectra it saw."""
+
+    def __init__(self, lines=("Hbeta", "OIII5007", "Halpha", "NII6583"), random_state=0):
+        super().__init__(lines, random_state)
+        self.prepared = []
+
+    def prepare(self, intensities, errors):
+        self.prepared.append(len(intensities))
+
+    def predict(self, intensities, errors=None, draw_seed=None):
+        out = super().predict(intensities, errors, draw_seed)
+        out["12+log(O/H)_mean"] += 1e-6 * sum(self.prepared)
+        return out
+
+
+def test_game_is_prepared_once_on_the_whole_cube(cube_path, in_memory):
+    from distributed import Client, LocalCluster
+
+    game = PreparedN2Game()
+    result = run_pipeline(cube_path, game)
+    n_spectra = int(np.isfinite(result.properties["12+log(O/H)_mean"]).sum())
+    assert game.prepared == [n_spectra]  # once, with every spaxel, not once per block
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        chunked_game = PreparedN2Game()
+        chunked = run_pipeline(cube_path, chunked_game, scheduler=client, chunk_rows=16)
+    assert chunked_game.prepared == [n_spectra]
+    assert np.array_equal(chunked.properties["12+log(O/H)_mean"],
+                          result.properties["12+log(O/H)_mean"], equal_nan=True)
+
+
+def test_radial_profile_can_stop_where_annuli_leave_the_field():
+    size = 41
+    image = np.ones((size, size))
+    full = radial_profile(image, _wcs(size), bin_width=0.5)
+    complete = radial_profile(image, _wcs(size), bin_width=0.5, r_max="complete")
+    # the field's half-width is 20 spaxels = 4": annuli beyond it only hold the corners
+    assert complete["r_out"].max() <= 4.0 + 1e-9 < full["r_out"].max()
+    np.testing.assert_allclose(complete["n"][2:], 2 * np.pi * complete["r_mid"][2:] * 0.5 / 0.04,
+                               rtol=0.1)
+    assert (full["n"].iloc[-1] < 0.5 * 2 * np.pi * full["r_mid"].iloc[-1] * 0.5 / 0.04)

@@ -1,9 +1,12 @@
 """MUSE data cubes of Henize 2-10: a synthetic cube with known truth and the analysis pipeline.
 
+- :mod:`~course_utils.cube.henize2_10` the galaxy's position, redshift, distance, published values
 - :mod:`~course_utils.cube.muse`      the MUSE format and :func:`read_muse_cube`
 - :mod:`~course_utils.cube.synthetic` :func:`make_henize2_10_cube`, :func:`load_henize2_10_cube`
 - :mod:`~course_utils.cube.lines`     emission-line maps (:func:`fit_line_maps`, :func:`fit_spaxel`)
 - :mod:`~course_utils.cube.maps`      GAME per spaxel, map files, radial profiles, BPT map, plots
+- :mod:`~course_utils.cube.classical` Balmer-decrement A_V, [SII] density, [NII]/[SIII] Te,
+  strong-line O/H: the classical maps beside GAME's
 - :mod:`~course_utils.cube.pipeline`  the whole chain, in memory or in chunks on dask
 
 Typical use (the GAME estimator comes from :mod:`course_utils.game`)::
@@ -27,16 +30,19 @@ with MUSE); Bacon et al. 2010, SPIE 7735 (MUSE).
 from .lines import (DETECTED, GAME_UPPER_LIMIT, MISSING, UPPER_LIMIT, LineMaps, fit_line_maps,
                     fit_spaxel)
 from .maps import (PropertyMaps, arcsec_to_pc, bpt_map, game_maps, plot_bpt_map, plot_map,
-                   plot_profile, plot_property_maps, prepared_game, radial_profile, read_maps,
+                   plot_profile, plot_property_maps, prepare_game, radial_profile, read_maps,
                    write_maps)
-from .muse import CubeError, MuseCube, instrumental_sigma, read_muse_cube
+from .muse import CubeError, CubeWarning, MuseCube, instrumental_sigma, read_muse_cube
 from .pipeline import PipelineResult, run_pipeline
-from .synthetic import (DISTANCE, HENIZE2_10, REDSHIFT, load_henize2_10_cube,
-                        make_henize2_10_cube, read_truth, truth_path_of)
+from .classical import balmer_av, deredden, sii_density, strong_line_oh, te_nii, te_siii
+from .henize2_10 import CRESCI2017, DISTANCE, HENIZE2_10, REDSHIFT
+from .synthetic import load_henize2_10_cube, make_henize2_10_cube, read_truth, truth_path_of
 
-__all__ = ["CubeError", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
+__all__ = ["CRESCI2017", "CubeError", "CubeWarning", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
            "MISSING", "MuseCube", "PipelineResult", "PropertyMaps", "REDSHIFT", "UPPER_LIMIT",
-           "arcsec_to_pc", "bpt_map", "fit_line_maps", "fit_spaxel", "game_maps",
+           "arcsec_to_pc", "balmer_av", "bpt_map", "deredden", "fit_line_maps", "fit_spaxel", "game_maps",
            "instrumental_sigma", "load_henize2_10_cube", "make_henize2_10_cube", "plot_bpt_map",
-           "plot_map", "plot_profile", "plot_property_maps", "prepared_game", "radial_profile", "read_maps",
-           "read_muse_cube", "read_truth", "run_pipeline", "truth_path_of", "write_maps"]
+           "plot_map", "plot_profile", "plot_property_maps", "prepare_game", "radial_profile",
+           "read_maps",
+           "read_muse_cube", "read_truth", "run_pipeline", "sii_density", "strong_line_oh",
+           "te_nii", "te_siii", "truth_path_of", "write_maps"]

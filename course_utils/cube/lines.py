@@ -10,11 +10,17 @@ one Gaussian per line. Kinematics are tied to a strong reference line (H-alpha b
    their covariance follow in closed form from the ``STAT`` variance.
 
 Line widths are the intrinsic dispersion added in quadrature to MUSE's line-spread function
-(:func:`~course_utils.cube.muse.instrumental_sigma`). A line is *detected* when its S/N reaches
+(:func:`~course_utils.cube.muse.instrumental_sigma`). Under H-alpha and H-beta the stars'
+Balmer absorption is fitted too (``absorption_sigma``): a broad Gaussian trough of fixed width
+and free depth at the line's velocity, in a window wide enough to hold it. Without it the
+emission lines come out too faint, H-beta more than H-alpha (its absorption equivalent width
+is similar but its emission is ~3 times fainter), and the Balmer decrement overestimates A_V. A line is *detected* when its S/N reaches
 ``snr_min``; otherwise it gets an upper limit of ``limit_sigma`` times its error, written in
 GAME's convention (intensity = limit, error = -99); lines outside the spectrum or on NaN data
-are *missing* (intensity 0, error 0). [NII]6548 is tied to [NII]6583 by their atomic ratio
-1:2.94 whenever [NII]6583 is fitted.
+are *missing* (intensity 0, error 0). A line is also missing where any channel of its core
+(within :data:`LINE_CORE` Gaussian widths of its centre) is NaN or flagged in ``DQ``: the fit
+would otherwise extrapolate the Gaussian over the hole and return a meaningless limit.
+[NII]6548 is tied to [NII]6583 by their atomic ratio 1:2.94 whenever [NII]6583 is fitted.
 """
 
 from __future__ import annotations
@@ -29,17 +35,32 @@ import pandas as pd
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from ..library import MUSE_LINES, canonical_lines, line_table
-from .muse import C_KMS, MuseCube, image_hdu, instrumental_sigma
-from .synthetic import REDSHIFT, TIED_LINES
+from ..library import DERIVED_LINES, MUSE_LINES, canonical_lines, line_table
+from .muse import C_KMS, CubeWarning, MuseCube, image_hdu, instrumental_sigma, write_fits
+from .henize2_10 import REDSHIFT
 
 #: Lines closer than this (A, rest frame) are fitted together as a blend.
 BLEND_SEPARATION = 25.0
 #: Half-width (A, observed) of continuum on either side of a group's outermost lines.
 WINDOW = 25.0
+#: Balmer lines whose stellar absorption can be fitted (``absorption_sigma``).
+BALMER_LINES = ("Hbeta", "Halpha")
+#: Default Gaussian sigma (A) of the stellar Balmer absorption troughs (before the LSF): the
+#: profile an astronomer would take from stellar-population models; the synthetic cube uses 10.
+ABSORPTION_SIGMA = 10.0
 #: Nebular lines close enough to GAME's lines to sit in their windows: fitted as extra
 #: free Gaussians when a neighbour is requested, so they do not bias it.
 NUISANCE_LINES = ("HeI5016", "SIII6312")
+#: Half-width of a line's core in Gaussian widths: one bad channel there makes the line missing.
+LINE_CORE = 3.0
+#: Gaussians are evaluated within this many widths of their centre (exp(-0.5 * 7**2) ~ 2e-11).
+GAUSS_REACH = 7.0
+#: Spaxels whose reference line has a matched-filter S/N below SCREEN x snr_min are not fitted
+#: iteratively (the fit's own S/N, with a free continuum and neighbours, is lower still).
+SCREEN = 1.0
+#: Convergence of the kinematic fit: a step that lowers chi2 by less than CHI2_TOL, or moves
+#: velocity and dispersion by less than STEP_TOL km/s (far below their errors), is the last.
+CHI2_TOL, STEP_TOL = 0.01, 0.05
 #: Spaxels fitted in one batch (~20 kB each, so ~0.4 GB); larger cubes go in strips.
 MAX_SPAXELS = 20_000
 #: Status codes of :attr:`LineMaps.status`.
@@ -56,6 +77,13 @@ class _Group:
     ratio: np.ndarray           # flux of the component / flux of its parameter
     lo: int = 0                 # channel window [lo, hi)
     hi: int = 0
+    absorb: np.ndarray = None   # rest wavelengths of the stellar absorption troughs
+    absorb_sigma: float = 0.0   # their Gaussian sigma (A)
+
+    @property
+    def n_coef(self) -> int:
+        """Linear coefficients: continuum (2), line fluxes, absorption depths."""
+        return 2 + len(self.names) + len(self.absorb)
 
 
 def rest_wavelengths(lines) -> dict[str, float]:
@@ -68,11 +96,15 @@ def rest_wavelengths(lines) -> dict[str, float]:
     return {n: float(table[n]) for n in names}
 
 
-def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float) -> list[_Group]:
-    """Split lines into blends and find each blend's channel window in ``wave``."""
+def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float,
+                absorption_sigma: float | None = None) -> list[_Group]:
+    """Split lines into blends and find each blend's channel window in ``wave``.
+
+    With ``absorption_sigma``, blends holding a Balmer line get a stellar absorption trough
+    under it and a window of at least 4 ``absorption_sigma`` around their lines."""
     names = sorted(rest, key=rest.get)
     comps = [(rest[n], n, 1.0) for n in names]
-    for child, (lam, parent, ratio) in TIED_LINES.items():
+    for child, (parent, ratio, lam, _) in DERIVED_LINES.items():
         if parent in rest and child not in rest:
             comps.append((lam, parent, ratio))
     comps.sort()
@@ -84,13 +116,20 @@ def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float) -> li
             groups.append(current)
             current = [c]
     groups.append(current)
+    # a tied line far from every fitted line (e.g. [OIII]4959 when [OIII]5007 is fitted) makes
+    # no group of its own: its parent's flux is measured on the parent
+    groups = [g for g in groups if any(c[1] in rest and c[0] == rest[c[1]] for c in g)]
     out = []
     for g in groups:
         free = sorted({n for _, n, _ in g}, key=rest.get)
+        absorb = [rest[n] for n in free if n in BALMER_LINES] if absorption_sigma else []
         group = _Group(free, np.array([c[0] for c in g]),
-                       np.array([free.index(c[1]) for c in g]), np.array([c[2] for c in g]))
-        lo_w = group.rest.min() * (1 + redshift) - WINDOW
-        hi_w = group.rest.max() * (1 + redshift) + WINDOW
+                       np.array([free.index(c[1]) for c in g]), np.array([c[2] for c in g]),
+                       absorb=np.array(absorb, dtype=float),
+                       absorb_sigma=float(absorption_sigma or 0.0))
+        half = max(WINDOW, 4 * group.absorb_sigma) if absorb else WINDOW
+        lo_w = group.rest.min() * (1 + redshift) - half
+        hi_w = group.rest.max() * (1 + redshift) + half
         if lo_w >= wave[0] and hi_w <= wave[-1]:
             group.lo, group.hi = np.searchsorted(wave, [lo_w, hi_w])
         out.append(group)
@@ -100,21 +139,57 @@ def line_groups(rest: dict[str, float], wave: np.ndarray, redshift: float) -> li
 # ------------------------------------------------------------------ batched model and fits
 
 def _basis(wave: np.ndarray, group: _Group, redshift: float, v: np.ndarray,
-           s: np.ndarray) -> np.ndarray:
-    """Design matrix (n_spaxels, n_channels, 2 + n_free): continuum 1, t, then one
-    column per free flux (its Gaussians, unit flux)."""
+           s: np.ndarray, derivatives: bool = False):
+    """Design matrix (n_spaxels, n_channels, n_coef): continuum 1, t, one column per free
+    flux (its Gaussians, unit flux), then one per absorption trough (unit area).
+
+    With ``derivatives``, also the derivatives of every column with respect to the velocity
+    and to the intrinsic dispersion (same shape), computed analytically from the same
+    Gaussians."""
     w = wave[group.lo:group.hi]
-    t = (w - w.mean()) / WINDOW
-    mu = group.rest * (1 + redshift) * (1 + v[:, None] / C_KMS)                # (n, c)
-    sig = np.sqrt((mu * s[:, None] / C_KMS) ** 2 + instrumental_sigma(mu) ** 2)
-    z = (w[None, :, None] - mu[:, None, :]) / sig[:, None, :]                 # (n, m, c)
-    g = np.exp(-0.5 * z * z) / (sig[:, None, :] * np.sqrt(2 * np.pi)) * group.ratio
-    basis = np.zeros(g.shape[:2] + (2 + len(group.names),))
+    n, m = len(v), len(w)
+    basis = np.zeros((n, m, group.n_coef))
+    d_v = np.zeros_like(basis) if derivatives else None
+    d_s = np.zeros_like(basis) if derivatives else None
     basis[:, :, 0] = 1.0
-    basis[:, :, 1] = t
-    for j in range(len(group.names)):
-        basis[:, :, 2 + j] = g[:, :, group.param == j].sum(axis=2)
-    return basis
+    basis[:, :, 1] = (w - w.mean()) / WINDOW
+    components = [(lam, r, 2 + j, True) for lam, r, j in zip(group.rest, group.ratio, group.param)]
+    components += [(lam, 1.0, 2 + len(group.names) + k, False)
+                   for k, lam in enumerate(group.absorb)]
+    for lam, ratio, j, emission in components:
+        dmu_dv = lam * (1 + redshift) / C_KMS
+        mu = dmu_dv * (C_KMS + v)                                                # (n,)
+        inst = instrumental_sigma(mu)
+        width2 = (mu * s / C_KMS) ** 2 if emission else group.absorb_sigma ** 2
+        sig = np.sqrt(width2 + inst ** 2)
+        # only the channels within GAUSS_REACH widths of the line in some spaxel; beyond, the
+        # Gaussian (< 1e-10 of its peak) is set to 0 in every spaxel, so that a spaxel's
+        # model does not depend on the other spaxels of its batch
+        lo, hi = np.searchsorted(w, [np.min(mu - GAUSS_REACH * sig),
+                                     np.max(mu + GAUSS_REACH * sig)])
+        if lo >= hi:
+            continue
+        z = w[None, lo:hi] - mu[:, None]                                         # (n, L)
+        z /= sig[:, None]
+        zz = z * z
+        g = np.exp(-0.5 * zz)
+        g[zz > GAUSS_REACH ** 2] = 0.0
+        g *= (ratio / (sig * np.sqrt(2 * np.pi)))[:, None]
+        basis[:, lo:hi, j] += g
+        if not derivatives:
+            continue
+        dinst = (instrumental_sigma(mu + 0.01) - instrumental_sigma(mu - 0.01)) / 0.02
+        dsig_dmu = (inst * dinst + (mu * (s / C_KMS) ** 2 if emission else 0.0)) / sig
+        g /= sig[:, None]                    # now q: dG/dmu = q z, dG/dsig = q (z^2 - 1)
+        zz -= 1.0
+        if emission:
+            d_s[:, lo:hi, j] += g * zz * (mu ** 2 * s / (C_KMS ** 2 * sig))[:, None]
+        zz *= dsig_dmu[:, None]
+        zz += z
+        zz *= dmu_dv
+        g *= zz
+        d_v[:, lo:hi, j] += g
+    return (basis, d_v, d_s) if derivatives else basis
 
 
 def _normal(basis: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -130,10 +205,18 @@ def _well_posed(scaled: np.ndarray, limit: float = 1e-12) -> np.ndarray:
     return finite & (det > limit)
 
 
-def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray):
-    """Weighted least squares for every spaxel: coefficients and their covariance."""
-    normal = _normal(basis, w)
-    rhs = np.einsum("nmi,nm->ni", basis, w * y)
+def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray, return_normal: bool = False):
+    """Weighted least squares for every spaxel: coefficients and their covariance (and the
+    normal matrices B^T W B with ``return_normal``).
+
+    ``basis`` is per spaxel, (n, m, k), or shared by all of them, (m, k): then the normal
+    matrices are sums over channels of the weights times fixed products (cheaper)."""
+    if basis.ndim == 2:
+        normal = np.einsum("nm,mij->nij", w, basis[:, :, None] * basis[:, None, :])
+        rhs = np.einsum("mi,nm->ni", basis, w * y)
+    else:
+        normal = _normal(basis, w)
+        rhs = np.einsum("nmi,nm->ni", basis, w * y)
     # scale to unit diagonal so continuum and line columns are equally well conditioned
     diag = np.diagonal(normal, axis1=1, axis2=2)
     d = np.sqrt(np.where(diag > 0, diag, 1.0))
@@ -144,7 +227,7 @@ def _solve(basis: np.ndarray, y: np.ndarray, w: np.ndarray):
     coef = np.einsum("nij,nj->ni", cov, rhs)
     coef[bad] = np.nan
     cov[bad] = np.nan
-    return coef, cov
+    return (coef, cov, normal) if return_normal else (coef, cov)
 
 
 def _chi2(basis, coef, y, w):
@@ -152,76 +235,136 @@ def _chi2(basis, coef, y, w):
     return np.einsum("nm,nm->n", w * r, r)
 
 
-def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, n_iter=40):
-    """Levenberg-Marquardt fit of (velocity, intrinsic sigma) with fluxes and continuum
-    solved linearly at each step; returns v, s, coefficients and their full covariance."""
-    n = len(y)
-    # start at the flux-weighted centroid of the reference line
+def _matched_filter(wave, group, y, w, redshift, lam_rest, v_max, s_max,
+                    sigmas=(20.0, 50.0, 120.0)):
+    """A cheap first look at every spaxel before the iterative fit: Gaussian matched filters
+    of a line of intrinsic dispersion ``sigmas`` (km/s) on the window's median continuum.
+
+    Returns the velocity of the strongest peak within +-v_max (refined between channels by a
+    parabola), a dispersion (the parabola through the S/N of the three widths, in log sigma)
+    and the peak's S/N."""
+    from scipy.ndimage import correlate1d
+
     w_obs = wave[group.lo:group.hi]
-    lam = group.rest[group.param == ref_index][0] * (1 + redshift)
-    near = np.abs(w_obs - lam) < 6.0
-    excess = np.clip(y[:, near] - np.median(y, axis=1, keepdims=True), 0, None)
-    total = excess.sum(axis=1)
-    centroid = np.divide((excess * w_obs[near]).sum(axis=1), total,
-                         out=np.full(n, lam), where=total > 0)
-    v = np.clip((centroid / lam - 1) * C_KMS, -v_max, v_max)
-    s = np.full(n, 50.0)
-    basis = _basis(wave, group, redshift, v, s)
-    coef, _ = _solve(basis, y, w)
-    chi2 = _chi2(basis, coef, y, w)
-    damping = np.full(n, 1e-3)
+    lam = lam_rest * (1 + redshift)
+    step = float(np.median(np.diff(w_obs)))
+    used = w > 0
+    with warnings.catch_warnings():  # spaxels without data: no continuum, S/N 0 below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        continuum = np.nanmedian(np.where(used, y, np.nan), axis=1)
+    excess = w * np.where(used, y - np.nan_to_num(continuum)[:, None], 0.0)
+    near = np.flatnonzero(np.abs(w_obs - lam) <= lam * v_max / C_KMS)
+    n = len(y)
+    snr = np.zeros((len(sigmas), n, near.size))
+    for i, sigma in enumerate(sigmas):
+        width = float(np.sqrt((lam * sigma / C_KMS) ** 2 + instrumental_sigma(lam) ** 2)) / step
+        kernel = np.exp(-0.5 * (np.arange(-int(np.ceil(4 * width)),
+                                          int(np.ceil(4 * width)) + 1) / width) ** 2)
+        num = correlate1d(excess, kernel, axis=1, mode="constant")[:, near]
+        den = correlate1d(w, kernel ** 2, axis=1, mode="constant")[:, near]
+        snr[i] = np.divide(num, np.sqrt(den), out=np.zeros_like(num), where=den > 0)
+    best_width, best = np.unravel_index(np.argmax(snr.transpose(1, 0, 2).reshape(n, -1), axis=1),
+                                        snr.shape[::2])
+    rows = np.arange(n)
+    peak = snr[best_width, rows, best]
+    # parabola through the peak and its neighbours: the velocity between channels
+    left = snr[best_width, rows, np.clip(best - 1, 0, near.size - 1)]
+    right = snr[best_width, rows, np.clip(best + 1, 0, near.size - 1)]
+    curve = left - 2 * peak + right
+    shift = np.where((curve < 0) & (best > 0) & (best < near.size - 1),
+                     0.5 * (left - right) / np.where(curve < 0, curve, -1.0), 0.0)
+    v = ((w_obs[near][best] + shift * step) / lam - 1) * C_KMS
+    # and through the three widths at that channel: the dispersion
+    at = snr[:, rows, best]                                                     # (3, n)
+    x = np.log(sigmas)
+    fit = np.polynomial.polynomial.polyfit(x, at, 2)                            # (3, n)
+    top = np.where(fit[2] < 0, -fit[1] / (2 * np.where(fit[2] < 0, fit[2], -1.0)), np.nan)
+    sigma = np.where(np.isfinite(top), np.exp(np.clip(top, x[0], x[-1])), sigmas[1])
+    return np.clip(v, -v_max, v_max), np.clip(sigma, 1.0, s_max), peak
+
+
+def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, snr_screen,
+                    n_iter=40):
+    """Levenberg-Marquardt fit of (velocity, intrinsic sigma) with fluxes and continuum
+    solved linearly at each step; returns v, s, coefficients and their full covariance.
+
+    The fit starts at the matched-filter peak of the reference line. Spaxels whose peak has
+    S/N < ``snr_screen`` (sky, or gas too faint for a detection) are not iterated: their
+    parameters stay at that start, and the caller finds the line undetected there."""
+    lam = group.rest[group.param == ref_index][0]
+    v_start, s_start, peak = _matched_filter(wave, group, y, w, redshift, lam, v_max, s_max)
+    n_all = len(y)
+    out = (v_start, s_start, np.full((n_all, group.n_coef), np.nan),
+           np.full((n_all, group.n_coef + 2, group.n_coef + 2), np.nan))
+    screened = np.flatnonzero(peak >= snr_screen)
+    if screened.size == 0:
+        return out
+    y, w, v, s = y[screened], w[screened], v_start[screened], s_start[screened]
+    n = len(y)
+    k = group.n_coef + 2
     # a weak prior (1000 km/s) keeps the normal matrix invertible when sigma -> 0
-    k = coef.shape[1] + 2
     ridge = np.zeros((k, k))
     ridge[-2, -2] = ridge[-1, -1] = 1e-6
-    h = 0.01  # km/s, finite-difference step
+
+    def linearise(y, w, basis, d_v, d_s, coef, bwb):
+        """Jacobian J = [basis, d model/dv, d model/ds], J^T W J (from the linear fit's
+        B^T W B plus the derivative terms) and J^T W r."""
+        deriv = np.stack([np.matmul(d_v, coef[:, :, None])[:, :, 0],
+                          np.matmul(d_s, coef[:, :, None])[:, :, 0]], axis=2)    # (n, m, 2)
+        jac = np.concatenate([basis, deriv], axis=2)
+        wd = w[:, :, None] * deriv
+        normal = np.empty((len(y), k, k))
+        normal[:, :-2, :-2] = bwb
+        normal[:, :-2, -2:] = np.matmul(basis.transpose(0, 2, 1), wd)
+        normal[:, -2:, :-2] = normal[:, :-2, -2:].transpose(0, 2, 1)
+        normal[:, -2:, -2:] = np.matmul(deriv.transpose(0, 2, 1), wd)
+        resid = y - np.matmul(basis, coef[:, :, None])[:, :, 0]
+        rhs = np.einsum("nmi,nm->ni", jac, w * resid)
+        return normal + ridge, rhs, np.einsum("nm,nm->n", w * resid, resid)
+
+    basis, d_v, d_s = _basis(wave, group, redshift, v, s, derivatives=True)
+    coef, _, bwb = _solve(basis, y, w, return_normal=True)
+    normal, rhs, chi2 = linearise(y, w, basis, d_v, d_s, coef, bwb)
+    damping = np.full(n, 1e-3)
     active = np.isfinite(chi2)
     for _ in range(n_iter):
         a = np.flatnonzero(active)
         if a.size == 0:
             break
-        jac = _full_jacobian(wave, group, redshift, v[a], s[a], coef[a], h)
-        normal = _normal(jac, w[a]) + ridge
-        resid = y[a] - np.matmul(jac[:, :, :-2], coef[a][:, :, None])[:, :, 0]
-        rhs = np.einsum("nmi,nm->ni", jac, w[a] * resid)
-        diag = np.diagonal(normal, axis1=1, axis2=2)
-        damped = normal + damping[a, None, None] * (diag[:, :, None] * np.eye(k))
+        diag = np.diagonal(normal[a], axis1=1, axis2=2)
+        damped = normal[a] + damping[a, None, None] * (diag[:, :, None] * np.eye(k))
         d = np.sqrt(np.diagonal(damped, axis1=1, axis2=2))
         ok = _well_posed(damped / d[:, :, None] / d[:, None, :], 1e-14)
         step = np.zeros((a.size, k))
-        step[ok] = np.linalg.solve(damped[ok], rhs[ok][:, :, None])[:, :, 0]
+        step[ok] = np.linalg.solve(damped[ok], rhs[a][ok][:, :, None])[:, :, 0]
         v_new = np.clip(v[a] + step[:, -2], -v_max, v_max)
         s_new = np.clip(np.abs(s[a] + step[:, -1]), 0.0, s_max)
-        basis = _basis(wave, group, redshift, v_new, s_new)
-        coef_new, _ = _solve(basis, y[a], w[a])
-        chi2_new = _chi2(basis, coef_new, y[a], w[a])
+        b_new, dv_new, ds_new = _basis(wave, group, redshift, v_new, s_new, derivatives=True)
+        coef_new, _, bwb_new = _solve(b_new, y[a], w[a], return_normal=True)
+        chi2_new = _chi2(b_new, coef_new, y[a], w[a])
         better = np.isfinite(chi2_new) & (chi2_new < chi2[a])
-        done = (np.abs(chi2_new - chi2[a]) < 1e-8 * np.maximum(chi2[a], 1.0)) | ~ok
-        v[a] = np.where(better, v_new, v[a])
-        s[a] = np.where(better, s_new, s[a])
-        coef[a] = np.where(better[:, None], coef_new, coef[a])
-        chi2[a] = np.where(better, chi2_new, chi2[a])
+        # converged: the accepted step changed chi2 by a statistically meaningless amount,
+        # or the steps (damped ever more after rejections) no longer move the kinematics
+        small = (np.abs(v_new - v[a]) < STEP_TOL) & (np.abs(s_new - s[a]) < STEP_TOL)
+        done = (better & (chi2[a] - chi2_new < CHI2_TOL)) | small | ~ok
+        take = a[better]
+        v[take], s[take], coef[take] = v_new[better], s_new[better], coef_new[better]
+        basis[take] = b_new[better]
+        # rejected steps leave a spaxel's linearisation as it was: only accepted ones redo it
+        normal[take], rhs[take], chi2[take] = linearise(
+            y[take], w[take], b_new[better], dv_new[better], ds_new[better], coef_new[better],
+            bwb_new[better])
         damping[a] = np.where(better, damping[a] / 10, damping[a] * 10).clip(1e-9, 1e9)
         active[a[done]] = False
-    jac = _full_jacobian(wave, group, redshift, v, s, coef, h)
-    normal = _normal(jac, w) + ridge
     d = np.sqrt(np.diagonal(normal, axis1=1, axis2=2))
     scaled = normal / d[:, :, None] / d[:, None, :]
     ok = _well_posed(scaled, 1e-14)
     cov = np.full_like(normal, np.nan)
     cov[ok] = np.linalg.inv(scaled[ok]) / d[ok][:, :, None] / d[ok][:, None, :]
-    return v, s, coef, cov
-
-
-def _full_jacobian(wave, group, redshift, v, s, coef, h):
-    """Model derivatives: the linear basis, then d/dv and d/ds by finite differences."""
-    basis = _basis(wave, group, redshift, v, s)
-    c = coef[:, :, None]
-    f0 = np.matmul(basis, c)[:, :, 0]
-    fv = np.matmul(_basis(wave, group, redshift, v + h, s), c)[:, :, 0]
-    fs = np.matmul(_basis(wave, group, redshift, v, s + h), c)[:, :, 0]
-    return np.concatenate([basis, ((fv - f0) / h)[:, :, None], ((fs - f0) / h)[:, :, None]],
-                          axis=2)
+    # spaxels not fitted keep the matched filter's velocity, and no errors: not detected
+    for full, part in zip(out, (v, s, coef, cov)):
+        full[screened] = part
+    return out
 
 
 def _variance_from_data(y: np.ndarray) -> np.ndarray:
@@ -331,8 +474,7 @@ class LineMaps:
                                   "2 detected, 1 upper limit, 0 missing"))
         hdus.append(image_hdu(self.velocity, self.wcs, "VELOCITY", "km/s"))
         hdus.append(image_hdu(self.sigma, self.wcs, "SIGMA", "km/s"))
-        fits.HDUList(hdus).writeto(path, overwrite=True)
-        return path
+        return write_fits(hdus, path)
 
     @classmethod
     def concatenate(cls, parts: list["LineMaps"], wcs: WCS) -> "LineMaps":
@@ -349,7 +491,8 @@ class LineMaps:
 def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
                   reference: str = "Halpha", snr_min: float = 3.0, limit_sigma: float = 3.0,
                   rows: slice | None = None, v_max: float = 500.0,
-                  s_max: float = 500.0, fallback_sigma: float = 50.0) -> LineMaps:
+                  s_max: float = 500.0, fallback_sigma: float = 50.0,
+                  absorption_sigma: float | None = ABSORPTION_SIGMA) -> LineMaps:
     """Fit emission lines in every spaxel of a cube at once.
 
     Parameters
@@ -374,6 +517,9 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     fallback_sigma
         Intrinsic dispersion (km/s) assumed where the reference line is not detected (the
         velocity is then the systemic one).
+    absorption_sigma
+        Gaussian sigma (A) of the stellar Balmer absorption fitted under H-alpha and H-beta;
+        None fits no absorption (for pure emission-line cubes).
 
     Returns
     -------
@@ -386,10 +532,12 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         step = max(1, MAX_SPAXELS // nx)
         settings = dict(lines=lines, redshift=redshift, reference=reference, snr_min=snr_min,
                         limit_sigma=limit_sigma, v_max=v_max, s_max=s_max,
-                        fallback_sigma=fallback_sigma)
-        return LineMaps.concatenate([fit_line_maps(cube, rows=slice(y, min(y + step, ny_all)),
+                        fallback_sigma=fallback_sigma, absorption_sigma=absorption_sigma)
+        maps = LineMaps.concatenate([fit_line_maps(cube, rows=slice(y, min(y + step, ny_all)),
                                                    **settings)
                                      for y in range(0, ny_all, step)], cube.wcs)
+        warn_if_undetected(maps, cube.path)
+        return maps
     rows = rows or slice(None)
     rest = rest_wavelengths(lines)
     names = list(rest)
@@ -398,7 +546,7 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     for extra, lam in rest_wavelengths(list(NUISANCE_LINES)).items():
         if extra not in rest and min(abs(lam - l) for l in rest.values()) < BLEND_SEPARATION:
             rest[extra] = lam
-    groups = line_groups(rest, cube.wavelength, redshift)
+    groups = line_groups(rest, cube.wavelength, redshift, absorption_sigma)
     ny = len(range(ny_all)[rows])
     n = ny * nx
 
@@ -408,11 +556,24 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
             var = _variance_from_data(y)
         else:
             var = np.asarray(cube.variance[group.lo:group.hi, rows, :], float).reshape(-1, n).T
-        # NaN marks unusable data in MUSE products; a spaxel NaN in a window is missing there.
-        # (cube.mask is not used, so a strip of the cube is fitted exactly as in the whole)
+        # NaN (or a DQ flag) marks unusable data in MUSE products: such channels get no
+        # weight. (cube.mask is not used, so a strip of the cube is fitted as in the whole)
         good = np.isfinite(y) & np.isfinite(var) & (var > 0)
+        if cube.dq is not None:
+            good &= np.asarray(cube.dq[group.lo:group.hi, rows, :]).reshape(-1, n).T == 0
         w = np.where(good, 1.0 / np.where(good, var, 1.0), 0.0)
         return np.where(good, y, 0.0), w, good.sum(axis=1)
+
+    def holed(group, j, w, v, s):
+        """Spaxels with a bad channel in the core of the line of free flux j."""
+        wave = cube.wavelength[group.lo:group.hi]
+        bad = np.zeros(n, bool)
+        for lam in group.rest[group.param == j]:
+            mu = lam * (1 + redshift) * (1 + np.nan_to_num(v) / C_KMS)
+            sig = np.sqrt((mu * np.nan_to_num(s) / C_KMS) ** 2 + instrumental_sigma(mu) ** 2)
+            core = np.abs(wave[None, :] - mu[:, None]) < LINE_CORE * sig[:, None]
+            bad |= (core & (w == 0)).any(axis=1)
+        return bad
 
     flux = {l: np.full(n, np.nan) for l in rest}
     error = {l: np.full(n, np.nan) for l in rest}
@@ -421,9 +582,10 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     ref_group = next(g for g in groups if reference in g.names)
     if ref_group.hi == 0:
         raise ValueError(f"reference line {reference} is outside the cube's wavelength range")
-    y, w, count = window(ref_group)
+    ref_window = window(ref_group)
+    y, w, count = ref_window
     ref_j = ref_group.names.index(reference)
-    k = 2 + len(ref_group.names)
+    k = ref_group.n_coef
     fit = count > k + 2
     v = np.full(n, np.nan)
     s = np.full(n, np.nan)
@@ -431,9 +593,11 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     coef_ref = np.full((n, k), np.nan)
     if fit.any():
         v[fit], s[fit], coef_ref[fit], cov_ref[fit] = _fit_kinematics(
-            cube.wavelength, ref_group, y[fit], w[fit], redshift, ref_j, v_max, s_max)
+            cube.wavelength, ref_group, y[fit], w[fit], redshift, ref_j, v_max, s_max,
+            SCREEN * snr_min)
     ref_err = np.sqrt(cov_ref[:, 2 + ref_j, 2 + ref_j])
-    detected_ref = fit & (coef_ref[:, 2 + ref_j] >= snr_min * ref_err)
+    detected_ref = (fit & (coef_ref[:, 2 + ref_j] >= snr_min * ref_err)
+                    & ~holed(ref_group, ref_j, w, v, s))
     # where the reference line is too faint, measure (or bound) the others at the systemic
     # velocity and a fixed dispersion: no spaxel depends on its neighbours, so fitting the
     # cube in strips gives the same numbers
@@ -443,13 +607,22 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
     for group in groups:
         if group.hi == 0:
             continue  # outside the spectrum: missing
-        y, w, count = window(group)
-        ok = count > len(group.names) + 4
-        coef, cov = _solve(_basis(cube.wavelength, group, redshift, v_use, s_use), y, w)
+        y, w, count = ref_window if group is ref_group else window(group)
+        ok = count > group.n_coef + 2
+        # at the fallback kinematics every spaxel has the same model: one basis for all
+        coef = np.full((n, group.n_coef), np.nan)
+        cov = np.full((n, group.n_coef, group.n_coef), np.nan)
+        for sel, shared in ((detected_ref, False), (~detected_ref, True)):
+            if not sel.any():
+                continue
+            first = np.flatnonzero(sel)[:1] if shared else sel
+            basis = _basis(cube.wavelength, group, redshift, v_use[first], s_use[first])
+            coef[sel], cov[sel] = _solve(basis[0] if shared else basis, y[sel], w[sel])
         for j, line in enumerate(group.names):
             flux[line] = np.where(ok, coef[:, 2 + j], np.nan)
             error[line] = np.where(ok, np.sqrt(cov[:, 2 + j, 2 + j]), np.nan)
-            usable[line] = ok & np.isfinite(flux[line]) & np.isfinite(error[line])
+            usable[line] = (ok & np.isfinite(flux[line]) & np.isfinite(error[line])
+                            & ~holed(group, j, w, v_use, s_use))
         if group is ref_group:  # errors include the uncertainty of the kinematics
             for j, line in enumerate(group.names):
                 e = np.sqrt(cov_ref[:, 2 + j, 2 + j])
@@ -460,7 +633,7 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         status[i] = np.where(usable[line], UPPER_LIMIT, MISSING)
         status[i][usable[line] & (flux[line] >= snr_min * error[line])] = DETECTED
     shape = (ny, nx)
-    return LineMaps(
+    maps = LineMaps(
         lines=names,
         flux=np.stack([flux[l] for l in names]).reshape((-1,) + shape),
         error=np.stack([error[l] for l in names]).reshape((-1,) + shape),
@@ -470,40 +643,79 @@ def fit_line_maps(cube: MuseCube, lines=MUSE_LINES, redshift: float = REDSHIFT,
         wcs=cube.wcs[rows, :] if rows != slice(None) else cube.wcs,
         unit=cube.unit * u.AA, snr_min=snr_min, limit_sigma=limit_sigma, redshift=redshift,
         reference=reference)
+    if rows == slice(None):  # the whole cube (strips are checked once they are put together)
+        warn_if_undetected(maps, cube.path)
+    return maps
+
+
+#: S/N of the reference line that noise alone practically never reaches in a cube.
+CLEAR_SNR = 10.0
+
+
+def warn_if_undetected(line_maps: LineMaps, source) -> None:
+    """Warn (:class:`~course_utils.cube.muse.CubeWarning`) when no spaxel of a cube has its
+    reference line clearly detected (S/N >= :data:`CLEAR_SNR`): the maps then hold NaN and
+    detections no more frequent than noise gives (a fit that may move the line across
+    +-``v_max`` finds 3-sigma peaks in a few spaxels in a thousand)."""
+    detected = np.isfinite(line_maps.velocity)
+    clear = detected
+    if line_maps.reference in line_maps.lines:
+        with np.errstate(invalid="ignore"):
+            clear = detected & (line_maps.snr(line_maps.reference) >= CLEAR_SNR)
+    if clear.any():
+        return
+    warnings.warn(f"{source}: no spaxel has {line_maps.reference} detected at S/N >= "
+                  f"{CLEAR_SNR:g} ({int(detected.sum())} at S/N >= {line_maps.snr_min:g}, as "
+                  f"noise alone gives) at redshift {line_maps.redshift:g}: check the redshift "
+                  "and the STAT extension (variances)", CubeWarning, stacklevel=3)
 
 
 def blend_model(group: _Group, wavelength: np.ndarray, redshift: float = REDSHIFT):
     """An :mod:`astropy.modeling` model of one blend whose parameters are the quantities
     wanted: continuum ``c0`` + ``c1`` t (t = (wavelength - window centre) / WINDOW), one
-    ``flux_<line>`` per line, and the shared ``velocity`` and intrinsic ``sigma`` (km/s).
+    ``flux_<line>`` per line, one ``absorption_<line>`` per stellar Balmer trough (its area,
+    negative for absorption), and the shared ``velocity`` and intrinsic ``sigma`` (km/s).
     Each line is a Gaussian of width sqrt((mean sigma / c)^2 + MUSE LSF^2)."""
     from astropy.modeling import Fittable1DModel, Parameter
 
     centre = float(np.mean(wavelength[group.lo:group.hi]))
     rest, param, ratio = group.rest, group.param, group.ratio
+    n_lines = len(group.names)
+
+    def gaussian(x, mu, sig):
+        return np.exp(-0.5 * ((x - mu) / sig) ** 2) / (sig * np.sqrt(2 * np.pi))
 
     def evaluate(self, x, c0, c1, *rest_params):
-        *fluxes, v, s = rest_params
+        *amplitudes, v, s = rest_params
+        fluxes, troughs = amplitudes[:n_lines], amplitudes[n_lines:]
         out = c0 + c1 * (x - centre) / WINDOW
         for lam, j, r in zip(rest, param, ratio):
             mu = lam * (1 + redshift) * (1 + v / C_KMS)
             sig = np.sqrt((mu * s / C_KMS) ** 2 + instrumental_sigma(mu) ** 2)
-            out = out + r * fluxes[j] * np.exp(-0.5 * ((x - mu) / sig) ** 2) / (sig * np.sqrt(2 * np.pi))
+            out = out + r * fluxes[j] * gaussian(x, mu, sig)
+        for lam, area in zip(group.absorb, troughs):
+            mu = lam * (1 + redshift) * (1 + v / C_KMS)
+            sig = np.sqrt(group.absorb_sigma ** 2 + instrumental_sigma(mu) ** 2)
+            out = out + area * gaussian(x, mu, sig)
         return out
 
     attrs = {"c0": Parameter(default=0.0), "c1": Parameter(default=0.0)}
     attrs.update({f"flux_{n}": Parameter(default=1.0) for n in group.names})
+    balmer = [n for n in group.names if n in BALMER_LINES][:len(group.absorb)]
+    attrs.update({f"absorption_{n}": Parameter(default=0.0) for n in balmer})
     attrs.update(velocity=Parameter(default=0.0), sigma=Parameter(default=50.0, bounds=(0, None)),
                  evaluate=evaluate, __doc__=f"Blend of {', '.join(group.names)}")
     return type("LineBlend", (Fittable1DModel,), attrs)
 
 
 def fit_spaxel(wavelength: np.ndarray, flux: np.ndarray, variance: np.ndarray, lines,
-               redshift: float = REDSHIFT, velocity: float = 0.0, sigma: float = 50.0):
+               redshift: float = REDSHIFT, velocity: float = 0.0, sigma: float = 50.0,
+               absorption_sigma: float | None = ABSORPTION_SIGMA):
     """Fit one blend in one spectrum with :mod:`astropy.modeling` (the teaching version).
 
     A linear continuum plus one Gaussian per line, sharing one velocity and one intrinsic
-    dispersion convolved with MUSE's line-spread function -- the model
+    dispersion convolved with MUSE's line-spread function, and a stellar absorption trough
+    under H-alpha or H-beta (width ``absorption_sigma``, None for none) -- the model
     :func:`fit_line_maps` fits to all spaxels at once. The fitter is weighted by
     1/sqrt(variance), so the parameter covariance gives the flux errors.
 
@@ -527,7 +739,7 @@ def fit_spaxel(wavelength: np.ndarray, flux: np.ndarray, variance: np.ndarray, l
 
     rest = rest_wavelengths(lines)
     wave = np.asarray(wavelength, dtype=float)
-    groups = line_groups(rest, wave, redshift)
+    groups = line_groups(rest, wave, redshift, absorption_sigma)
     if len(groups) != 1 or groups[0].hi == 0:
         raise ValueError(f"lines {list(rest)} do not form one blend inside the spectrum")
     group = groups[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +19,12 @@ import numpy as np
 import pandas as pd
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
-from astropy.wcs import WCS
+from astropy.wcs import WCS, FITSFixedWarning
 
 from ..diagnostics import bpt_class
 from .lines import DETECTED, LineMaps
-from .muse import image_hdu
-from .synthetic import DISTANCE, HENIZE2_10
+from .muse import image_hdu, write_fits
+from .henize2_10 import DISTANCE, HENIZE2_10
 
 #: Units of GAME's properties, for map headers and colour-bar labels.
 PROPERTY_UNITS = {"12+log(O/H)": "dex", "log U": "dex", "log P/k": "log(K cm-3)",
@@ -70,42 +71,22 @@ class PropertyMaps:
 def write_maps(path: str | Path, maps: dict[str, np.ndarray], wcs: WCS,
                units: dict[str, str] | None = None) -> Path:
     """Write 2-D maps to a FITS file, one image extension each, with the celestial WCS."""
-    path = Path(path)
     units = units or {}
-    hdus = [fits.PrimaryHDU()] + [image_hdu(m, wcs, k, units.get(k, "")) for k, m in maps.items()]
-    fits.HDUList(hdus).writeto(path, overwrite=True)
-    return path
+    # the primary header carries the WCS too, so that a file without maps (no spaxel
+    # analysed) still reads back
+    hdus = [fits.PrimaryHDU(header=wcs.to_header())]
+    hdus += [image_hdu(m, wcs, k, units.get(k, "")) for k, m in maps.items()]
+    return write_fits(hdus, path)
 
 
 def read_maps(path: str | Path) -> tuple[dict[str, np.ndarray], WCS]:
     """Maps written by :func:`write_maps` (or any file of image extensions): dict by name, WCS."""
     with fits.open(path) as hdul:
         maps = {h.header.get("MAPNAME", h.name): np.asarray(h.data, float) for h in hdul[1:]}
-        wcs = WCS(hdul[1].header)
+        with warnings.catch_warnings():  # a primary header has the WCS but no image
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(hdul[1 if len(hdul) > 1 else 0].header)
     return maps, wcs
-
-
-def prepared_game(game, line_maps: LineMaps, lines=None, min_detected: int = 3):
-    """A copy of a fitted GAME estimator with every detected-line pattern of the cube trained
-    and calibrated once, with the noise levels of all its spaxels (``Game.prepare``).
-
-    The blocks (or dask chunks) of the cube then reuse these models: no retraining per block,
-    and the same result however the cube is split. Estimators without ``prepare`` are
-    returned as they are.
-    """
-    if not hasattr(game, "prepare"):
-        return game
-    lines = _game_lines(game, line_maps, lines)
-    inten, err, _ = line_maps.game_inputs(lines, min_detected=min_detected)
-    prepared = copy.copy(game)  # shares the trained models; its own noise levels
-    prepared.prepared_ = {}
-    return prepared.prepare(inten, err) if len(inten) else prepared
-
-
-def _game_lines(game, line_maps: LineMaps, lines) -> list[str]:
-    if lines is None:
-        lines = [l for l in getattr(game, "lines", line_maps.lines) if l in line_maps.lines]
-    return list(lines)
 
 
 def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
@@ -131,20 +112,22 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
         independently and a spaxel's result depends only on its block -- the same however
         the cube is split into chunks (chunks must be whole blocks).
     prepare
-        First train and calibrate GAME for every pattern of these spaxels at once
-        (:func:`prepared_game`). The pipeline passes ``False`` for chunks of a cube whose
-        estimator it prepared on the whole cube.
+        Before the blocks, call ``game.prepare(intensities, errors)`` once on every spaxel
+        to be predicted, if the estimator has that method: models that depend on the data
+        set (one per detected-line pattern, trained and calibrated at the data's noise) are
+        then made once, not once per block. The chunked pipeline prepares on the whole cube
+        and passes False for its strips.
 
     Returns
     -------
     PropertyMaps
     """
-    lines = _game_lines(game, line_maps, lines)
+    lines = game_lines(game, line_maps) if lines is None else lines
     if row_offset % block_rows:
         raise ValueError(f"row_offset={row_offset} must be a multiple of block_rows={block_rows}")
-    if prepare:
-        game = prepared_game(game, line_maps, lines, min_detected)
     inten, err, spaxels = line_maps.game_inputs(lines, min_detected=min_detected)
+    if prepare and len(inten):
+        game = prepare_game(game, inten, err)
     ny, nx = line_maps.shape
     maps: dict[str, np.ndarray] = {}
     for start in range(0, ny, block_rows):
@@ -160,6 +143,25 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
             target = maps.setdefault(column, np.full((ny, nx), np.nan))
             target[spaxels[sel, 0], spaxels[sel, 1]] = values
     return PropertyMaps(maps, line_maps.wcs, (ny, nx))
+
+
+def game_lines(game, line_maps: LineMaps) -> list[str]:
+    """The fitted lines GAME takes: those it was trained on (``game.lines``), else all."""
+    return [l for l in getattr(game, "lines", line_maps.lines) if l in line_maps.lines]
+
+
+def prepare_game(game, intensities, errors):
+    """A copy of ``game`` prepared on these spaxels (``Game.prepare``; see :func:`game_maps`).
+
+    The copy shares the estimator's trained models and keeps its own noise levels, so the
+    caller's estimator is not tied to this cube. Estimators without ``prepare`` are returned
+    as they are.
+    """
+    if not callable(getattr(game, "prepare", None)):
+        return game
+    prepared = copy.copy(game)
+    prepared.prepared_ = {}
+    return prepared.prepare(intensities, errors)
 
 
 # --------------------------------------------------------------------------- BPT map
@@ -210,7 +212,7 @@ def arcsec_to_pc(arcsec, distance: u.Quantity = DISTANCE) -> np.ndarray:
 
 
 def radial_profile(image: np.ndarray, wcs: WCS, center: SkyCoord = HENIZE2_10,
-                   bin_width: float = 0.4, r_max: float | None = None, pa: float = 0.0,
+                   bin_width: float = 0.4, r_max: float | str | None = None, pa: float = 0.0,
                    inclination: float = 0.0, distance: u.Quantity = DISTANCE,
                    min_spaxels: int = 3) -> pd.DataFrame:
     """Median and 16-84% range of a map in annuli around a sky position.
@@ -223,6 +225,8 @@ def radial_profile(image: np.ndarray, wcs: WCS, center: SkyCoord = HENIZE2_10,
         Centre of the annuli (default Henize 2-10).
     bin_width, r_max
         Annulus width and outer radius in arcsec (default: the farthest finite spaxel).
+        ``r_max="complete"``: only annuli that lie entirely inside the map (beyond the
+        nearest edge of the field an annulus averages its corners only).
     pa, inclination
         Position angle of the major axis (degrees east of north) and inclination (degrees)
         for elliptical annuli; both 0 gives circles.
@@ -242,8 +246,13 @@ def radial_profile(image: np.ndarray, wcs: WCS, center: SkyCoord = HENIZE2_10,
     ok = np.isfinite(image)
     if not ok.any():
         raise ValueError("the map has no finite spaxel")
-    r_max = float(r[ok].max()) if r_max is None else r_max
-    edges = np.arange(0.0, r_max + bin_width, bin_width)
+    if r_max == "complete":
+        border = np.concatenate([r[0], r[-1], r[:, 0], r[:, -1]])
+        r_max = float(border.min())
+        edges = np.arange(0.0, r_max + 1e-9, bin_width)
+    else:
+        r_max = float(r[ok].max()) if r_max is None else float(r_max)
+        edges = np.arange(0.0, r_max + bin_width, bin_width)
     rows = []
     for r_in, r_out in zip(edges[:-1], edges[1:]):
         vals = image[ok & (r >= r_in) & (r < r_out)]

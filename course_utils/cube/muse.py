@@ -9,6 +9,7 @@ A28). Spaxels outside the exposed field are NaN.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
 #: Flux-density unit of MUSE pipeline cubes, as the ESO pipeline writes it.
@@ -34,6 +36,10 @@ class CubeError(ValueError):
     """A file is not a data cube the course can read."""
 
 
+class CubeWarning(UserWarning):
+    """A cube was read and analysed, but the result is probably not what was wanted."""
+
+
 def muse_resolving_power(wavelength) -> np.ndarray:
     """MUSE resolving power R = lambda / FWHM, linear between 1600 at 4750 A and 3500 at 9350 A."""
     (w0, r0), (w1, r1) = MUSE_RESOLVING_POWER
@@ -47,13 +53,16 @@ def instrumental_sigma(wavelength) -> np.ndarray:
 
 
 def parse_unit(bunit: str | None) -> u.UnitBase:
-    """Read a BUNIT string such as MUSE's ``10**(-20)*erg/s/cm**2/Angstrom``."""
-    if not bunit:
+    """Read a BUNIT string such as MUSE's ``10**(-20)*erg/s/cm**2/Angstrom``.
+
+    Raises ValueError for a string astropy cannot read (no unit is guessed).
+    """
+    if not bunit or not str(bunit).strip():
         return u.dimensionless_unscaled
     with warnings.catch_warnings():
         # the ESO string uses several slashes, which the FITS standard discourages
         warnings.simplefilter("ignore", u.UnitsWarning)
-        return u.Unit(bunit, parse_strict="silent")
+        return u.Unit(bunit, parse_strict="raise")
 
 
 @dataclass
@@ -80,6 +89,9 @@ class MuseCube:
         The file read.
     header
         Header of the data extension.
+    dq
+        Data-quality flags (same shape as ``data``, 0 = good) or None without a ``DQ``
+        extension. Flagged voxels are treated like NaN ones everywhere.
     """
 
     data: np.ndarray
@@ -90,6 +102,7 @@ class MuseCube:
     mask: np.ndarray | None
     path: Path | None = None
     header: fits.Header | None = None
+    dq: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -115,18 +128,45 @@ def _cube_hdu(hdul: fits.HDUList, path: Path) -> fits.ImageHDU:
     return hdu
 
 
-def _wavelength(header: fits.Header, n_wave: int, path: Path) -> np.ndarray:
+def _wavelength(header: fits.Header, n_wave: int, path: Path, extname: str) -> np.ndarray:
     ctype = str(header.get("CTYPE3", "")).strip()
     if not ctype.startswith("AWAV"):
         raise CubeError(f"{path}: axis 3 has CTYPE3 = {ctype!r}; expected a spectral axis of air "
                         "wavelength ('AWAV', as in MUSE pipeline cubes)")
+    has_cd = any(k.startswith("CD") and "_" in k for k in header.keys())
+    if "CD3_3" not in header:
+        if has_cd and "CDELT3" in header:
+            # a CD matrix for the sky beside a CDELT3 for the spectrum: with any CDi_j
+            # present, WCS readers ignore CDELT3 (and take CD3_3 = 0 or 1), so apply it here
+            header = header.copy()
+            header["CD3_3"] = header["CDELT3"]
+        elif "CDELT3" not in header:
+            raise CubeError(f"{path}: extension {extname!r} has neither CD3_3 nor CDELT3: "
+                            "the wavelength step of the spectral axis is unknown")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
         spectral = WCS(header).sub([3])
     # pixel_to_world_values honours CD or PC+CDELT and returns SI (m) once CUNIT3 is known
     world = spectral.pixel_to_world_values(np.arange(n_wave))
     world = np.asarray(world, dtype=float) * u.Unit(spectral.wcs.cunit[0] or "m")
-    return world.to_value(u.AA)
+    wave = world.to_value(u.AA)
+    if n_wave > 1 and not (np.all(np.isfinite(wave)) and np.all(np.diff(wave) > 0)):
+        raise CubeError(f"{path}: extension {extname!r}: the spectral axis (CRVAL3, CRPIX3, "
+                        "CD3_3 or CDELT3) does not give increasing wavelengths")
+    return wave
+
+
+def _check_complete(hdul: fits.HDUList, path: Path) -> None:
+    """Refuse a file shorter than its headers say (an interrupted copy or download)."""
+    size = os.path.getsize(path)
+    for i, hdu in enumerate(hdul):
+        info = hdul.fileinfo(i)
+        if info is None or getattr(info.get("file"), "compression", None):
+            continue  # offsets of a compressed file count decompressed bytes
+        end = info["datLoc"] + info["datSpan"]
+        if end > size:
+            raise CubeError(f"{path}: the file is truncated: extension {hdu.name!r} needs "
+                            f"{end} bytes, the file has {size}")
 
 
 def read_muse_cube(path: str | Path, memmap: bool = True, scan: bool = True) -> MuseCube:
@@ -155,19 +195,31 @@ def read_muse_cube(path: str | Path, memmap: bool = True, scan: bool = True) -> 
     path = Path(path)
     try:
         hdul = fits.open(path, memmap=memmap)
-    except OSError as exc:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AstropyUserWarning)
+            len(hdul)  # reads every header (the data stay on disk)
+    except (OSError, ValueError, TypeError) as exc:
         raise CubeError(f"{path}: not a readable FITS file ({exc})") from exc
     with hdul:
+        truncated = [str(w.message) for w in caught if "truncated" in str(w.message)]
+        if truncated:  # astropy drops the extensions it could not read, with a warning
+            raise CubeError(f"{path}: the file is truncated ({truncated[0]})")
+        _check_complete(hdul, path)
         hdu = _cube_hdu(hdul, path)
         header = hdu.header.copy()
-        data = hdu.data
+        try:
+            unit = parse_unit(header.get("BUNIT"))
+        except ValueError as exc:
+            raise CubeError(f"{path}: extension {hdu.name!r} has BUNIT = "
+                            f"{header.get('BUNIT')!r}, which is not a unit ({exc})") from None
+        data = _image(hdu, path)
         if data.dtype.kind != "f":
             raise CubeError(f"{path}: data of type {data.dtype}; expected floating-point flux")
-        wavelength = _wavelength(header, data.shape[0], path)
-        variance = hdul["STAT"].data if "STAT" in hdul else None
+        wavelength = _wavelength(header, data.shape[0], path, hdu.name)
+        variance = _image(hdul["STAT"], path) if "STAT" in hdul else None
         if variance is not None and variance.shape != data.shape:
             raise CubeError(f"{path}: STAT has shape {variance.shape}, DATA has {data.shape}")
-        dq = hdul["DQ"].data if "DQ" in hdul else None
+        dq = _image(hdul["DQ"], path) if "DQ" in hdul else None
         if dq is not None and dq.shape != data.shape:
             raise CubeError(f"{path}: DQ has shape {dq.shape}, DATA has {data.shape}")
         with warnings.catch_warnings():
@@ -185,8 +237,31 @@ def read_muse_cube(path: str | Path, memmap: bool = True, scan: bool = True) -> 
             usable |= good.any(axis=0)
     if scan and not usable.any():
         raise CubeError(f"{path}: every spaxel is NaN (or flagged in DQ); nothing to analyse")
-    return MuseCube(data=data, variance=variance, wavelength=wavelength, wcs=wcs,
-                    unit=parse_unit(header.get("BUNIT")), mask=~usable if scan else None, path=path, header=header)
+    return MuseCube(data=data, variance=variance, wavelength=wavelength, wcs=wcs, unit=unit,
+                    mask=~usable if scan else None, path=path, header=header, dq=dq)
+
+
+def _image(hdu, path: Path) -> np.ndarray:
+    """The data of an image extension, or a CubeError naming the file and the extension."""
+    try:
+        return hdu.data
+    except (OSError, ValueError, TypeError) as exc:
+        raise CubeError(f"{path}: cannot read extension {hdu.name!r} ({exc}); the file may be "
+                        "truncated or damaged") from exc
+
+
+def write_fits(hdus, path: str | Path) -> Path:
+    """Write an HDU list under a temporary name, then rename it: an interrupted write never
+    leaves a half-written file under the final name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fits.HDUList(hdus).writeto(tmp, overwrite=True)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
 
 
 def image_hdu(image: np.ndarray, wcs: WCS, name: str, unit: str = "",

@@ -1,11 +1,14 @@
 """The whole cube pipeline -- read, line maps, GAME per spaxel -- in memory or on dask.
 
-The chunked version splits the cube into strips of image rows; each dask task opens the FITS
-file itself (memory-mapped, reading only the channels around the lines), fits the lines of its
-strip and runs GAME on it, so the cube never has to fit in memory and many cubes can be
-processed by one cluster. Every spaxel is fitted independently and GAME is called on the same
-blocks of rows in both cases (:func:`~course_utils.cube.maps.game_maps`), so the chunked
-result is identical to the in-memory one for the same ``random_state``.
+The chunked version splits the cube into strips of image rows and works in two rounds of
+tasks. First each task opens the FITS file itself (memory-mapped, reading only the channels
+around the lines) and fits the lines of its strip, so the cube never has to fit in memory and
+many cubes can be processed by one cluster. The line maps (small) come back, GAME is prepared
+once on every spaxel of the cube (``game.prepare``, when the estimator has it: its per-pattern
+models are trained and calibrated once for the data set), and a second round of tasks runs
+GAME on the strips. Every spaxel is fitted independently and GAME is called on the same blocks
+of rows in both cases (:func:`~course_utils.cube.maps.game_maps`), so the chunked result is
+identical to the in-memory one for the same ``random_state``.
 
 Using a real cluster: start a scheduler and workers (``dask scheduler`` on one machine,
 ``dask worker tcp://<scheduler-host>:8786`` on each worker machine, all with this course
@@ -19,14 +22,15 @@ or an existing :class:`distributed.Client`. ``scheduler="local"`` starts a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..library import MUSE_LINES
-from .lines import LineMaps, fit_line_maps
-from .maps import BLOCK_ROWS, PropertyMaps, game_maps, prepared_game
+from .lines import LineMaps, fit_line_maps, warn_if_undetected
+from .maps import BLOCK_ROWS, PropertyMaps, game_lines, game_maps, prepare_game
 from .muse import read_muse_cube
-from .synthetic import REDSHIFT
+from .henize2_10 import REDSHIFT
 
 
 @dataclass
@@ -38,31 +42,43 @@ class PipelineResult:
     path: Path
 
     def write(self, folder: str | Path) -> tuple[Path, Path | None]:
-        """Write ``<cube>_lines.fits`` and ``<cube>_properties.fits`` into ``folder``."""
+        """Write ``<cube>_lines.fits`` and ``<cube>_properties.fits`` into ``folder``.
+
+        All or nothing: both files are written under temporary names and renamed at the end,
+        so a failure leaves the folder as it was. A run without GAME removes the properties
+        file of an earlier run, so every output in the folder comes from this result.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = self.path.stem
-        lines = self.lines.write(folder / f"{stem}_lines.fits")
-        props = self.properties.write(folder / f"{stem}_properties.fits") if self.properties else None
-        return lines, props
+        lines = folder / f"{stem}_lines.fits"
+        props = folder / f"{stem}_properties.fits"
+        tmp = {p: p.with_name(f".{p.name}.{os.getpid()}.part") for p in (lines, props)}
+        try:
+            self.lines.write(tmp[lines])
+            if self.properties is not None:
+                self.properties.write(tmp[props])
+            if self.properties is None and props.exists():
+                props.unlink()
+            for target, part in tmp.items():
+                if part.exists():
+                    os.replace(part, target)
+        finally:
+            for part in tmp.values():
+                if part.exists():
+                    part.unlink()
+        return lines, (props if self.properties is not None else None)
 
 
-def _process(path, rows, game, settings) -> tuple[LineMaps, PropertyMaps | None]:
-    """Lines and GAME for a whole cube, in this process."""
-    line_maps = _lines(path, rows, settings)
-    if game is None:
-        return line_maps, None
-    return line_maps, game_maps(line_maps, game, **settings["game"])
+def _fit_lines(path, rows, settings) -> LineMaps:
+    """Line maps of image rows ``rows`` of one cube (the unit of work of a first-round task)."""
+    # no scan for unusable spaxels: the fit finds them itself (a cube without any usable data
+    # ends in a CubeWarning that nothing was detected), and the scan reads the whole cube
+    return fit_line_maps(read_muse_cube(path, scan=False), rows=rows, **settings["lines"])
 
 
-def _lines(path, rows, settings) -> LineMaps:
-    """Line maps of image rows ``rows`` of one cube (the unit of work of a task)."""
-    cube = read_muse_cube(path, scan=rows is None)
-    return fit_line_maps(cube, rows=rows, **settings["lines"])
-
-
-def _game(line_maps: LineMaps, game, offset: int, settings) -> PropertyMaps:
-    """GAME on one strip of a cube, with an estimator prepared on the whole cube."""
+def _game_strip(line_maps, game, offset, settings) -> PropertyMaps:
+    """GAME on a strip of line maps prepared on the whole cube (a second-round task)."""
     return game_maps(line_maps, game, row_offset=offset, prepare=False, **settings["game"])
 
 
@@ -97,7 +113,10 @@ def run_pipeline(path: str | Path | list, game=None, lines=MUSE_LINES,
                 "game": dict(min_detected=min_detected)}
     if scheduler is None:
         results = []
-        results = [PipelineResult(*_process(p, None, game, settings), p) for p in paths]
+        for p in paths:
+            line_maps = _fit_lines(p, None, settings)
+            props = None if game is None else game_maps(line_maps, game, **settings["game"])
+            results.append(PipelineResult(line_maps, props, p))
     else:
         results = _run_dask(paths, game, settings, scheduler, chunk_rows)
     return results if isinstance(path, (list, tuple)) else results[0]
@@ -125,27 +144,29 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
     try:
         jobs = []
         for p in paths:
-            cube = read_muse_cube(p)  # scan once here; tasks read only their strips
+            cube = read_muse_cube(p, scan=False)  # headers only; tasks read their strips
             ny = cube.shape[1]
             strips = [slice(y, min(y + chunk_rows, ny)) for y in range(0, ny, chunk_rows)]
-            futures = [client.submit(_lines, str(p), s, settings, pure=False) for s in strips]
+            futures = [client.submit(_fit_lines, str(p), s, settings, pure=False)
+                       for s in strips]
             jobs.append((p, cube.wcs, strips, futures))
         results = []
         for p, wcs, strips, futures in jobs:
             parts = client.gather(futures)
             line_maps = LineMaps.concatenate(parts, wcs)
+            warn_if_undetected(line_maps, p)
             props = None
             if game is not None:
-                # GAME is trained and calibrated once, on the whole cube's spaxels, then
-                # shipped to the workers: the same models (and results) as in memory.
-                # A fresh key per call: a hashed key shared with an earlier call on the same
-                # client can be released by that call while this one still needs it.
-                prepared = prepared_game(game, line_maps, min_detected=settings["game"]["min_detected"])
+                # models that depend on the data set are made once, here, for the whole cube
+                inten, err, _ = line_maps.game_inputs(
+                    game_lines(game, line_maps), min_detected=settings["game"]["min_detected"])
+                prepared = prepare_game(game, inten, err) if len(inten) else game
+                # a fresh key per call: a hashed key shared with an earlier call on the same
+                # client can be released by that call while this one still needs it
                 game_future = client.scatter(prepared, broadcast=True, hash=False)
-                maps = client.gather([client.submit(_game, part, game_future, s.start, settings,
-                                                    pure=False)
-                                      for part, s in zip(parts, strips)])
-                props = PropertyMaps.concatenate(maps, wcs)
+                props = PropertyMaps.concatenate(client.gather([
+                    client.submit(_game_strip, part, game_future, s.start, settings, pure=False)
+                    for part, s in zip(parts, strips)]), wcs)
             results.append(PipelineResult(line_maps, props, p))
         return results
     finally:

@@ -15,8 +15,9 @@ Submodules (everything public is re-exported here):
 - :mod:`~course_utils.library.plots`     ratio diagrams, BPT axes, parameter histograms
 """
 
-from .builder import (ATTENUATION_RANGE, DENSITY_TEMPERATURE, LABELS, MUSE_LINES, R_V, SOLAR_OH,
-                      Library, attenuation, build_library, grid_model, library_lines,
+from .builder import (ATTENUATION_RANGE, CURVES, DENSITY_TEMPERATURE, LABELS, MUSE_LINES, R_V,
+                      SOLAR_OH, Library, attenuation, build_library, extinction_curve, grid_model,
+                      library_lines,
                       load_library)
 from .gamefiles import (UPPER_LIMIT, GameFileError, GameInputs, read_game_inputs,
                         read_game_library, write_game_inputs, write_game_library)
@@ -26,9 +27,9 @@ from .lines import (DERIVED_LINES, UnknownLineError, canonical_line, canonical_l
                     line_table, valid_lines)
 
 __all__ = [
-    "ATTENUATION_RANGE", "DENSITY_TEMPERATURE", "DERIVED_LINES", "GRIDS", "GRID_PARAMETERS",
+    "ATTENUATION_RANGE", "CURVES", "DENSITY_TEMPERATURE", "DERIVED_LINES", "GRIDS", "GRID_PARAMETERS",
     "LABELS", "MUSE_LINES", "R_V", "SOLAR_OH", "UPPER_LIMIT", "GameFileError", "GameInputs",
-    "GridError", "Library", "UnknownLineError", "attenuation", "build_library",
+    "GridError", "Library", "UnknownLineError", "attenuation", "build_library", "extinction_curve",
     "canonical_line", "canonical_lines", "game_label", "grid_cube", "grid_model", "grid_path",
     "library_lines",
     "line_table", "load_grid", "load_library", "read_game_inputs", "read_game_library",

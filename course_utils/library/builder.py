@@ -103,16 +103,49 @@ class Library:
         return Library(self.intensities * factor, labels, self.lines, provenance)
 
 
+#: R_V-dependent extinction curves of dust_extinction that :func:`extinction_curve` knows:
+#: Cardelli, Clayton & Mathis 1989 (the library's), Fitzpatrick 1999 (PASP 111, 63),
+#: O'Donnell 1994 (ApJ 422, 158) and Gordon et al. 2023 (ApJ 950, 86).
+CURVES = ("CCM89", "F99", "O94", "G23")
+
+
+def extinction_curve(wavelength, curve: str = "CCM89", r_v=R_V) -> np.ndarray:
+    """A_lambda / A_V of an R_V-dependent extinction curve from dust_extinction.
+
+    Parameters
+    ----------
+    wavelength
+        Air wavelengths in Angstrom, shape ``(n_lines,)``.
+    curve
+        One of :data:`CURVES`.
+    r_v
+        A scalar, or an array of ``n`` values (then the result has shape ``(n, n_lines)``).
+        Curves are evaluated on a grid of R_V 0.02 apart and interpolated linearly.
+    """
+    import astropy.units as u
+    from dust_extinction import parameter_averages
+
+    if curve not in CURVES:
+        raise ValueError(f"curve={curve!r}: expected one of {CURVES}")
+    model = getattr(parameter_averages, curve)
+    x = np.asarray(wavelength, dtype=float) * u.AA
+    r_v = np.asarray(r_v, dtype=float)
+    lo, hi = model.Rv_range
+    if np.any((r_v < lo) | (r_v > hi)):
+        raise ValueError(f"R_V outside [{lo}, {hi}], the range of {curve}")
+    if r_v.ndim == 0:
+        return np.asarray(model(Rv=float(r_v))(x), dtype=float)
+    nodes = np.unique(np.concatenate([np.arange(r_v.min(), r_v.max(), 0.02), [r_v.max()]]))
+    table = np.array([model(Rv=float(r))(x) for r in nodes])            # (n_nodes, n_lines)
+    return np.column_stack([np.interp(r_v, nodes, table[:, j]) for j in range(x.size)])
+
+
 def attenuation(wavelength: np.ndarray, a_v: np.ndarray) -> np.ndarray:
     """Magnitudes of attenuation A_lambda for each A_V (rows) and wavelength (columns).
 
     Uses the Cardelli, Clayton & Mathis (1989) curve with R_V = 3.1 from dust_extinction.
     """
-    import astropy.units as u
-    from dust_extinction.parameter_averages import CCM89
-
-    ratio = CCM89(Rv=R_V)(np.asarray(wavelength, dtype=float) * u.AA)
-    return np.outer(np.asarray(a_v, dtype=float), ratio)
+    return np.outer(np.asarray(a_v, dtype=float), extinction_curve(wavelength, "CCM89", R_V))
 
 
 def _resolve_lines(lines) -> tuple[list[str], list[str], pd.DataFrame]:
