@@ -161,7 +161,8 @@ def prepare_game(game, intensities, errors):
         return game
     prepared = copy.copy(game)
     prepared.prepared_ = {}
-    return prepared.prepare(intensities, errors)
+    prepared.prepare(intensities, errors)
+    return prepared
 
 
 # --------------------------------------------------------------------------- BPT map
