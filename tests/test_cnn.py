@@ -112,3 +112,21 @@ def test_wrong_image_shape_is_a_clear_error():
     net = cnn.ConvNetClassifier(n_epochs=1)
     with pytest.raises(ValueError, match=r"expected images of shape \(n, 64\)"):
         net.fit(np.zeros((4, 10)), [0, 1, 0, 1])
+
+
+def test_training_runs_on_one_blas_thread(monkeypatch):
+    # Default BLAS threads made training 3-5x slower on a 2-core machine (as JupyterLab runs it).
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen = []
+    original = cnn.ConvNetClassifier.loss_and_gradients
+
+    def spy(self, x, y, params):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return original(self, x, y, params)
+
+    monkeypatch.setattr(cnn.ConvNetClassifier, "loss_and_gradients", spy)
+    with threadpool_limits(2, user_api="blas"):  # as if the machine had free cores
+        cnn.ConvNetClassifier(image_shape=(4, 4), n_filters=2, n_epochs=1).fit(
+            np.random.default_rng(0).random((4, 16)), [0, 1, 0, 1])
+    assert seen and set(seen) == {1}
