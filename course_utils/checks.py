@@ -172,16 +172,19 @@ def check_function(
     name: str | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-12,
-    hint: str = "",
+    hint: str | Callable[[Callable], str] = "",
     mistakes: Sequence[tuple[Callable, str]] = (),
 ) -> str:
     """Call ``func`` and ``reference`` on each tuple of arguments in ``cases`` and compare.
 
     A function that is still the placeholder (``None``) or raises ``NotImplementedError``
     is "not answered yet"; any other exception is "not yet" with its message. The verdict
-    never shows the reference's result. ``mistakes`` lists known wrong versions of the
-    function and what to say about each, ``[(wrong_func, hint), ...]``: when the answer
-    agrees with one of them on the first case it fails, that targeted hint replaces ``hint``.
+    never shows the reference's result.
+
+    Targeted hints: ``mistakes`` lists known wrong versions of the function and what to say
+    about each, ``[(wrong_func, hint), ...]``; when the answer agrees with one of them on the
+    first case it fails, that hint replaces ``hint``. ``hint`` itself may be a function that
+    receives the student's function and returns a diagnosis (called only when it is wrong).
     """
     name = name or getattr(reference, "__name__", "function")
     if is_placeholder(func):
@@ -192,20 +195,23 @@ def check_function(
         except NotImplementedError:
             return _report(NOT_ANSWERED, name)
         except Exception as exc:  # report the student's error, keep the notebook running
-            return _report(NOT_YET, name, f"calling it raised {type(exc).__name__}: {exc}. {hint}".strip())
+            return _report(NOT_YET, name,
+                           f"calling it raised {type(exc).__name__}: {exc}. {_hint(hint, func)}".strip())
         if is_placeholder(got):
             return _report(NOT_ANSWERED, name)
         ok, why = _close(got, reference(*args), rtol, atol)
         if not ok:
-            for wrong, targeted in mistakes:
+            targeted = None
+            for wrong, text in mistakes:
                 try:
                     expected_if_wrong = wrong(*args)
                 except Exception:  # a mistake that cannot run on this case is not the one made
                     continue
                 if _matches(got, expected_if_wrong, rtol, atol):
-                    hint = targeted
+                    targeted = text
                     break
-            return _report(NOT_YET, name, f"{why}. {hint}".strip() if hint else why)
+            text = targeted if targeted is not None else _hint(hint, func)
+            return _report(NOT_YET, name, f"{why}. {text}".strip() if text else why)
     return _report(CORRECT, name)
 
 

@@ -142,3 +142,16 @@ def test_quiz_strict_raises_on_wrong_answer(monkeypatch):
     monkeypatch.setattr(checks, "strict", True)
     with pytest.raises(AssertionError):
         checks.quiz("b", "99.2")
+
+
+def test_check_function_hint_can_diagnose_the_function(capsys):
+    def diagnose(f):
+        return "rows must sum to one" if not np.allclose(f(np.ones((2, 3))).sum(axis=1), 1) else ""
+
+    ref = lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # noqa: E731
+    assert checks.check_function(np.exp, ref, [(np.ones((2, 3)),)], hint=diagnose) == checks.NOT_YET
+    assert checks.check_function(ref, ref, [(np.ones((2, 3)),)], hint=diagnose) == checks.CORRECT
+    assert checks.check_function(lambda z: z.T @ z, ref, [(np.ones((2, 3)),)], hint=diagnose) == checks.NOT_YET
+    out = capsys.readouterr().out.splitlines()
+    assert "rows must sum to one" in out[0] and out[1].endswith("correct")
+    assert "shape" in out[2] and "rows must sum to one" in out[2]
