@@ -47,6 +47,15 @@ def conv_output_shape(height: int, width: int, kernel_size: int, padding: int = 
             (width + 2 * padding - kernel_size) // stride + 1)
 
 
+def conv_n_params(kernel_size: int, channels: int, n_filters: int) -> int:
+    """Trainable parameters of a convolution layer: k * k * C weights per filter, plus its bias.
+
+    The same weights serve every position of the image (weight sharing), so the count does not
+    depend on the image size.
+    """
+    return kernel_size * kernel_size * channels * n_filters + n_filters
+
+
 def conv2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """'Valid' 2-D cross-correlation of one image with one kernel, via :func:`im2col`.
 

@@ -6,6 +6,7 @@ from scipy.signal import correlate2d
 from sklearn.datasets import load_digits
 
 from course_utils import cnn
+from course_utils.cnn import conv_forward
 from course_utils.nn import load_digits_split, numerical_gradient, relative_error
 
 SOBEL_X = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
@@ -41,6 +42,17 @@ def test_conv_output_shape(h, w, k, p, s, expected):
     assert cnn.conv_output_shape(h, w, k, p, s) == expected
     if s == 1:
         assert cnn.im2col(np.zeros((1, h, w, 1)), k, p).shape[1:3] == expected
+
+
+@pytest.mark.parametrize("k, c, f", [(3, 1, 64), (5, 3, 16)])
+def test_conv_n_params_counts_the_arrays_a_layer_trains(k, c, f):
+    # weights (C, k, k, F) as conv_forward uses them, one bias per filter
+    x, W, b = np.zeros((1, 8, 8, c)), np.zeros((c, k, k, f)), np.zeros(f)
+    assert conv_forward(x, W, b, padding=k // 2).shape == (1, 8, 8, f)
+    assert cnn.conv_n_params(k, c, f) == W.size + b.size
+    net = cnn.ConvNetClassifier(n_filters=f, kernel_size=k)
+    params = net.init_params(10, np.random.default_rng(0))
+    assert params["Wc"].size + params["bc"].size == cnn.conv_n_params(k, 1, f)
 
 
 def test_conv_backward_matches_numerical_gradient():
