@@ -1,4 +1,4 @@
-"""The direct method: electron temperature and density from line ratios, with PyNeb.
+"""The direct method (electron temperature and density from line ratios, with PyNeb) and U.
 
 Two classical thermometers/densitometers of ionized gas (Osterbrock & Ferland 2006, ch. 5):
 
@@ -9,6 +9,9 @@ Two classical thermometers/densitometers of ionized gas (Osterbrock & Ferland 20
 
 The atomic data and the level-population solver are PyNeb's (Luridiana, Morisset &
 Shaw 2015, A&A 573, A42), with its default atomic data.
+
+Also the ionization parameter U = Q(H) / (4 pi R^2 n_H c) that labels photoionization models, and
+a blackbody estimate of Q(H), the rate of hydrogen-ionizing photons of a star.
 """
 
 from __future__ import annotations
@@ -88,3 +91,84 @@ def ne_sii(ratio, temperature: float = 1.0e4) -> np.ndarray:
     r = _positive(ratio, "ratio")
     return np.asarray(_atom("S", 2).getTemDen(r, tem=temperature, wave1=6716, wave2=6731),
                       dtype=float)
+
+
+# --- Ionization parameter --------------------------------------------------------------------
+
+
+def hydrogen_ionization_energy():
+    """Ionization energy of hydrogen from its ground state (13.598 eV), from PyNeb's table."""
+    from astropy import units as u
+    from pyneb.utils.physics import IP
+
+    return IP["H"][0] * u.eV
+
+
+def ionizing_photon_rate(t_eff, radius, threshold=None):
+    """Rate Q of photons above ``threshold`` emitted by a spherical blackbody, in s^-1.
+
+    Q = 4 pi R^2 * integral over nu > nu_0 of pi B_nu / (h nu) dnu
+      = 8 pi^2 R^2 / c^2 * (k T / h)^3 * integral_{x0}^inf x^2 / (e^x - 1) dx,   x0 = h nu_0 / k T.
+
+    A blackbody ignores the absorption edges of a real stellar atmosphere: the result is an
+    estimate of the order of magnitude, not a model-atmosphere value.
+
+    Parameters
+    ----------
+    t_eff : Quantity
+        Effective temperature (K).
+    radius : Quantity
+        Stellar radius (any length unit).
+    threshold : Quantity, optional
+        Lowest photon energy counted; default the ionization energy of hydrogen, which gives
+        Q(H), the rate of hydrogen-ionizing photons.
+    """
+    from astropy import constants as const
+    from astropy import units as u
+    from scipy import integrate
+
+    t_eff, radius = u.Quantity(t_eff, u.K), u.Quantity(radius)
+    if not (t_eff.value > 0 and radius.value > 0):
+        raise ValueError(f"t_eff and radius must be positive, got {t_eff} and {radius}")
+    threshold = hydrogen_ionization_energy() if threshold is None else u.Quantity(threshold, u.eV)
+    x0 = float((threshold / (const.k_B * t_eff)).decompose())
+    with np.errstate(over="ignore"):  # e^x overflows to inf far in the tail: the integrand is 0 there
+        integral, _ = integrate.quad(lambda x: x * x / np.expm1(x), x0, np.inf)
+    rate = 8 * np.pi**2 * radius**2 / const.c**2 * (const.k_B * t_eff / const.h) ** 3 * integral
+    return rate.to(1 / u.s)
+
+
+def ionization_parameter(q_h, radius, density):
+    """Dimensionless ionization parameter U = Q(H) / (4 pi R^2 n_H c).
+
+    The number density of hydrogen-ionizing photons arriving at distance R from a source that
+    emits Q(H) of them per second, Q(H) / (4 pi R^2 c), divided by the hydrogen number density
+    n_H (Stasinska 2002, "Abundance determinations in HII regions and planetary nebulae",
+    arXiv:astro-ph/0207500;
+    R is the Stromgren radius or the distance from the star to the gas).
+
+    Parameters
+    ----------
+    q_h : Quantity
+        Rate of hydrogen-ionizing photons (s^-1).
+    radius : Quantity
+        Distance from the source (any length unit).
+    density : Quantity
+        Hydrogen number density n_H (any inverse volume unit). Not the electron density: where
+        helium is ionized, n_e is larger than n_H.
+
+    Returns
+    -------
+    numpy.ndarray
+        U (dimensionless); log10(U) is the "log U" of photoionization grids.
+    """
+    from astropy import constants as const
+    from astropy import units as u
+
+    q_h = u.Quantity(q_h, 1 / u.s)
+    radius, density = u.Quantity(radius), u.Quantity(density)
+    for name, value in (("q_h", q_h), ("radius", radius), ("density", density)):
+        if np.any(~(np.asarray(value.value) > 0)):
+            raise ValueError(f"{name} must be positive and finite, got {value}")
+    u_par = q_h / (4 * np.pi * radius**2 * density * const.c)
+    return np.asarray(u_par.to_value(u.dimensionless_unscaled))

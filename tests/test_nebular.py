@@ -37,3 +37,50 @@ def test_density_above_low_density_limit_is_nan():
 def test_non_positive_ratio_is_a_clear_error(bad):
     with pytest.raises(ValueError, match="positive"):
         nebular.te_oiii(bad)
+
+
+# --- ionization parameter and ionizing photons -------------------------------------------------
+
+from astropy import constants as const  # noqa: E402
+from astropy import units as u  # noqa: E402
+from scipy.special import zeta  # noqa: E402
+
+
+def test_ionization_parameter_is_photon_density_over_hydrogen_density():
+    q, r, n = 1e49 / u.s, 5 * u.pc, 100 / u.cm**3
+    photon_density = q / (4 * np.pi * r**2 * const.c)
+    assert np.isclose(nebular.ionization_parameter(q, r, n), (photon_density / n).decompose().value)
+    # the same physical radius in other units gives the same U
+    assert np.isclose(nebular.ionization_parameter(q, r.to(u.cm), n), nebular.ionization_parameter(q, r, n))
+
+
+def test_ionization_parameter_scales_as_inverse_square_radius_and_inverse_density():
+    q = 1e49 / u.s
+    u1 = nebular.ionization_parameter(q, 1 * u.pc, 10 / u.cm**3)
+    assert np.isclose(nebular.ionization_parameter(q, 2 * u.pc, 10 / u.cm**3), u1 / 4)
+    assert np.isclose(nebular.ionization_parameter(q, 1 * u.pc, 100 / u.cm**3), u1 / 10)
+    assert np.isclose(nebular.ionization_parameter(2 * q, 1 * u.pc, 10 / u.cm**3), 2 * u1)
+
+
+@pytest.mark.parametrize("bad", [0.0, -5.0, np.nan])
+def test_ionization_parameter_rejects_non_positive_input(bad):
+    with pytest.raises(ValueError, match="radius"):
+        nebular.ionization_parameter(1e49 / u.s, bad * u.pc, 100 / u.cm**3)
+
+
+def test_blackbody_photon_rate_with_no_threshold_is_the_closed_form():
+    # all photons of a blackbody sphere: 4 pi R^2 * 4 pi zeta(3) (kT/h)^3 / c^2
+    t, r = 30000 * u.K, 7 * u.Rsun
+    expected = 4 * np.pi * r**2 * 4 * np.pi * zeta(3) * (const.k_B * t / const.h) ** 3 / const.c**2
+    got = nebular.ionizing_photon_rate(t, r, threshold=0 * u.eV)
+    assert np.isclose(got.to_value(1 / u.s), expected.to_value(1 / u.s), rtol=1e-8)
+
+
+def test_hydrogen_ionizing_photons_are_a_fraction_that_grows_with_temperature():
+    r = 10 * u.Rsun
+    fractions = [float(nebular.ionizing_photon_rate(t * u.K, r)
+                       / nebular.ionizing_photon_rate(t * u.K, r, threshold=0 * u.eV))
+                 for t in (20000, 30000, 40000, 50000)]
+    assert all(0 < f < 1 for f in fractions)
+    assert np.all(np.diff(fractions) > 0)
+    assert np.isclose(nebular.hydrogen_ionization_energy().to_value(u.eV), 13.598, atol=1e-3)

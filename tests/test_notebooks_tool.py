@@ -1,13 +1,18 @@
 """Student notebooks are generated from solutions/ and must stay in step with them."""
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_utils import notebooks
 from course_utils.notebooks import NotebookError, placeholder, student_version
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _nb(*cells):
@@ -74,7 +79,7 @@ def test_placeholder_without_assignment_is_a_comment():
     assert placeholder("plt.plot(x, y)") == ["# YOUR CODE HERE"]
 
 
-def test_check_detects_stale_and_extra_student_notebooks(tmp_path, monkeypatch):
+def test_check_detects_stale_student_notebooks(tmp_path, monkeypatch):
     sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
     sol.mkdir()
     monkeypatch.setattr(notebooks, "ROOT", tmp_path)
@@ -88,8 +93,7 @@ def test_check_detects_stale_and_extra_student_notebooks(tmp_path, monkeypatch):
     nbformat.write(nb, sol / "01_demo.ipynb")
     assert any("not what 'build' writes" in p for p in notebooks.problems(sol, stu))
     notebooks.build(sol, stu)
-    (stu / "99_orphan.ipynb").write_text((stu / "01_demo.ipynb").read_text())
-    assert notebooks.problems(sol, stu) == ["notebooks/99_orphan.ipynb has no source in solutions/"]
+    assert notebooks.problems(sol, stu) == []
 
 
 def test_stored_outputs_in_solutions_are_reported_and_stripped_by_build(tmp_path, monkeypatch):
@@ -136,3 +140,291 @@ def test_unclosed_mutant_block_is_an_error():
     cell = nbformat.v4.new_code_cell("### BEGIN MUTANT x\nx = 1\n")
     with pytest.raises(NotebookError, match="END MUTANT"):
         student_version(_nb(cell))
+
+
+# --- nothing that could leak an answer passes silently -----------------------------------
+
+@pytest.mark.parametrize("kind", ["markdown", "raw"])
+@pytest.mark.parametrize("marker", ["### BEGIN SOLUTION", "### END SOLUTION",
+                                    "### BEGIN HIDDEN TESTS", "### BEGIN MUTANT ratio inverted"])
+def test_markers_in_markdown_or_raw_cells_are_errors_naming_cell_and_line(kind, marker):
+    maker = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_raw_cell
+    nb = _nb(nbformat.v4.new_code_cell("x = 1"), maker(f"The answer:\n{marker}\nIt is 42."))
+    with pytest.raises(NotebookError, match=r"01_demo.ipynb, cell 1, line 2"):
+        student_version(nb, "01_demo.ipynb")
+
+
+@pytest.mark.parametrize("marker", [
+    "###BEGIN SOLUTION", "### begin solution", "### Begin Solution", "## BEGIN SOLUTION",
+    "#### BEGIN SOLUTION", "### BEGIN SOLUTIONS", "###  BEGIN SOLUTION", "# BEGIN_SOLUTION",
+    "### BEGIN HIDDEN TEST", "### begin hidden tests", "### BEGIN MUTANTS sign", "### BEGIN MUTANT",
+    "x = 1  ### BEGIN SOLUTION",
+])
+def test_misspelled_markers_are_errors_naming_cell_and_line(marker):
+    cell = nbformat.v4.new_code_cell(f"a = 1\n{marker}\nanswer = 42\n### END SOLUTION")
+    with pytest.raises(NotebookError, match=r"01_demo.ipynb, cell 0, line 2: .*looks like a marker"):
+        student_version(_nb(cell), "01_demo.ipynb")
+
+
+@pytest.mark.parametrize("marker", ["### end solution", "### END SOLUTIONS", "##END SOLUTION"])
+def test_misspelled_end_markers_are_errors_naming_the_line(marker):
+    cell = nbformat.v4.new_code_cell(f"### BEGIN SOLUTION\nanswer = 42\n{marker}\n")
+    with pytest.raises(NotebookError, match=r"cell 0, line 3: .*looks like a marker"):
+        student_version(_nb(cell), "01_demo.ipynb")
+
+
+@pytest.mark.parametrize("tag", ["Solution", "solutions", " solution", "SOLUTION"])
+@pytest.mark.parametrize("kind", ["code", "markdown"])
+def test_solution_tag_variants_are_errors_naming_the_cell(tag, kind):
+    maker = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    nb = _nb(nbformat.v4.new_code_cell("x = 1"), maker("answer = 42", metadata={"tags": [tag]}))
+    with pytest.raises(NotebookError, match=r"01_demo.ipynb, cell 1: tag"):
+        student_version(nb, "01_demo.ipynb")
+
+
+def test_student_cell_that_does_not_compile_is_an_error_naming_cell():
+    # the solution block starts at the 'if' level: its placeholder would end the 'if' body
+    cell = nbformat.v4.new_code_cell("if ready:\n### BEGIN SOLUTION\n    x = 1\n### END SOLUTION")
+    with pytest.raises(NotebookError, match=r"01_demo.ipynb, cell 1 .*does not compile"):
+        student_version(_nb(nbformat.v4.new_code_cell("ready = True"), cell), "01_demo.ipynb")
+
+
+def test_ipython_magics_and_shell_lines_compile():
+    cell = nbformat.v4.new_code_cell(
+        "%matplotlib inline\n!echo hi\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n%time y = x")
+    out = student_version(_nb(cell, nbformat.v4.new_code_cell("%%time\nz = 1")))
+    assert out.cells[0].source.splitlines()[2] == "x = None  # YOUR CODE HERE"
+
+
+def test_invalid_notebook_json_names_the_notebook(tmp_path, monkeypatch):
+    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
+    sol.mkdir()
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    (sol / "01_demo.ipynb").write_text('{"cells": [}')
+    with pytest.raises(NotebookError, match="solutions/01_demo.ipynb"):
+        notebooks.build(sol, stu)
+    with pytest.raises(NotebookError, match="solutions/01_demo.ipynb"):
+        notebooks.problems(sol, stu)
+
+
+def test_check_command_names_an_invalid_notebook_and_exits_2(tmp_path, monkeypatch, capsys):
+    sol = tmp_path / "solutions"
+    sol.mkdir()
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks, "SOLUTIONS", sol)
+    monkeypatch.setattr(notebooks, "STUDENT", tmp_path / "notebooks")
+    (sol / "03_broken.ipynb").write_text("not json")
+    assert notebooks.main(["check"]) == 2
+    assert "03_broken.ipynb" in capsys.readouterr().err
+
+
+def _solutions(folder, n=2):
+    folder.mkdir(exist_ok=True)
+    for k in range(1, n + 1):
+        cell = nbformat.v4.new_code_cell(f"### BEGIN SOLUTION\nx = {k}\n### END SOLUTION\nprint(x)")
+        cell.execution_count = 1  # a stored output that build strips
+        nbformat.write(_nb(cell), folder / f"0{k}_demo.ipynb")
+
+
+def _built_course(tmp_path, monkeypatch, n=2):
+    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    _solutions(sol, n)
+    notebooks.build(sol, stu)
+    return sol, stu
+
+
+def _snapshot(*folders):
+    return {p: p.read_bytes() for f in folders for p in sorted(f.rglob("*")) if p.is_file()}
+
+
+def test_build_writes_nothing_when_one_notebook_is_bad(tmp_path, monkeypatch):
+    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    _solutions(sol)
+    bad = nbformat.read(sol / "02_demo.ipynb", 4)
+    bad.cells.append(nbformat.v4.new_markdown_cell("### BEGIN SOLUTION"))
+    nbformat.write(bad, sol / "02_demo.ipynb")
+    before = _snapshot(sol)
+    with pytest.raises(NotebookError, match="02_demo.ipynb, cell 1"):
+        notebooks.build(sol, stu)
+    assert _snapshot(sol) == before and not list(stu.glob("*"))
+
+
+def test_build_interrupted_while_writing_leaves_every_file_as_it_was(tmp_path, monkeypatch):
+    sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    _solutions(sol, n=3)
+    before = _snapshot(sol)
+    real_fdopen, calls = notebooks.os.fdopen, []
+
+    def failing_fdopen(*args, **kwargs):  # the disk fills up at the third file
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("No space left on device")
+        return real_fdopen(*args, **kwargs)
+
+    monkeypatch.setattr(notebooks.os, "fdopen", failing_fdopen)
+    with pytest.raises(OSError, match="No space"):
+        notebooks.build(sol, stu)
+    assert _snapshot(sol) == before
+    assert not [p for p in stu.rglob("*") if p.is_file()]  # no copy, no temporary file
+
+
+# --- a student's work is never lost -------------------------------------------------------
+
+def _student_saves_work(path, source="raise ValueError('my own attempt')"):
+    """What JupyterLab writes after a student edits a cell, runs it and saves."""
+    nb = nbformat.read(path, 4)
+    nb.cells[0].source = source
+    nb.cells[0].execution_count = 3
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="my output\n")]
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, path)
+
+
+def test_build_skips_a_student_copy_with_changes_and_force_backs_it_up(tmp_path, monkeypatch, capsys):
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    _student_saves_work(stu / "01_demo.ipynb")
+    work = (stu / "01_demo.ipynb").read_bytes()
+    # the instructor changes both solutions: the untouched copy is regenerated, the edited one kept
+    for name in ("01_demo.ipynb", "02_demo.ipynb"):
+        nb = nbformat.read(sol / name, 4)
+        nb.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
+        nbformat.write(nb, sol / name)
+    report = notebooks.build(sol, stu)
+    assert report.skipped == [stu / "01_demo.ipynb"] and report.written == [stu / "02_demo.ipynb"]
+    assert (stu / "01_demo.ipynb").read_bytes() == work
+    assert "A new paragraph." in (stu / "02_demo.ipynb").read_text()
+    # the command says what it skipped and how to reset
+    monkeypatch.setattr(notebooks, "SOLUTIONS", sol)
+    monkeypatch.setattr(notebooks, "STUDENT", stu)
+    assert notebooks.main(["build"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped notebooks/01_demo.ipynb" in out and "--force" in out
+    assert (stu / "01_demo.ipynb").read_bytes() == work
+    # --force resets it and keeps the student's version in notebooks/backup/
+    assert notebooks.main(["build", "--force"]) == 0
+    out = capsys.readouterr().out
+    backups = list((stu / "backup").glob("01_demo-*.ipynb"))
+    assert len(backups) == 1 and backups[0].read_bytes() == work
+    assert f"as notebooks/backup/{backups[0].name}" in out
+    assert "A new paragraph." in (stu / "01_demo.ipynb").read_text()
+    # a second reset keeps both backups
+    _student_saves_work(stu / "01_demo.ipynb", "x = 'second try'")
+    notebooks.build(sol, stu, force=True)
+    assert len(list((stu / "backup").glob("01_demo-*.ipynb"))) == 2
+
+
+def test_build_never_deletes_or_changes_other_notebooks(tmp_path, monkeypatch):
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    (stu / "01_demo-Copy1.ipynb").write_bytes((stu / "01_demo.ipynb").read_bytes())
+    _student_saves_work(stu / "01_demo-Copy1.ipynb")
+    (stu / "my_notes.ipynb").write_text(nbformat.writes(_nb(nbformat.v4.new_code_cell("1 + 1"))))
+    (stu / "02_untouched_copy.ipynb").write_bytes((stu / "02_demo.ipynb").read_bytes())
+    (sol / "02_demo.ipynb").unlink()  # a notebook removed from the course
+    others = _snapshot(stu)
+    report = notebooks.build(sol, stu, force=True)
+    assert _snapshot(stu) == others
+    assert report.orphans == [stu / "02_demo.ipynb", stu / "02_untouched_copy.ipynb"]
+
+
+def _git(repo, *args):
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
+
+
+def _commit_everything(repo):
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "course")
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+@needs_git
+def test_check_ignores_student_work_but_catches_a_stale_committed_build(tmp_path, monkeypatch):
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    _commit_everything(tmp_path)
+    assert notebooks.problems(sol, stu) == []
+    # a student edits, runs and saves; makes a -Copy1 and a notebook of their own
+    _student_saves_work(stu / "01_demo.ipynb")
+    (stu / "02_demo-Copy1.ipynb").write_bytes((stu / "02_demo.ipynb").read_bytes())
+    (stu / "scratch.ipynb").write_text("{ half-written")
+    (stu / "02_demo.ipynb").unlink()  # ... and deletes one
+    assert notebooks.problems(sol, stu) == []
+    # an author changes a solution and commits it without rebuilding: caught
+    nb = nbformat.read(sol / "01_demo.ipynb", 4)
+    nb.cells[0].source = nb.cells[0].source.replace("print(x)", "print(2 * x)")
+    nbformat.write(nb, sol / "01_demo.ipynb")
+    _git(tmp_path, "commit", "-q", "-m", "new answer", "solutions/01_demo.ipynb")
+    assert notebooks.problems(sol, stu) == [
+        "notebooks/01_demo.ipynb: the committed version is not what 'build' writes from 01_demo.ipynb"]
+    # a committed notebook without a source, and a committed solution with outputs: caught
+    (stu / "02_demo-Copy1.ipynb").rename(stu / "05_old.ipynb")
+    cell = nbformat.read(sol / "02_demo.ipynb", 4)
+    cell.cells[0].execution_count = 7
+    nbformat.write(cell, sol / "02_demo.ipynb")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "outputs")
+    found = notebooks.problems(sol, stu)
+    assert "notebooks/05_old.ipynb (committed) has no source in solutions/" in found
+    assert "solutions/02_demo.ipynb (committed), cell 0: stored outputs or execution count" in found
+
+
+@needs_git
+def test_student_work_survives_build_and_the_test_command_in_a_copy_of_the_repository(tmp_path):
+    repo = tmp_path / "course"
+    repo.mkdir()
+    for name in ("conftest.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "course_utils", repo / "course_utils",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("solutions", "notebooks"):
+        (repo / folder).mkdir()
+        shutil.copy(ROOT / folder / "00_setup_check.ipynb", repo / folder)
+    _commit_everything(repo)
+    # the student edits notebook 00 so that it fails, saves outputs, duplicates it
+    student = repo / "notebooks" / "00_setup_check.ipynb"
+    _student_saves_work(student)
+    shutil.copy(student, repo / "notebooks" / "00_setup_check-Copy1.ipynb")
+    work = _snapshot(repo / "notebooks")
+
+    def run(*args):
+        return subprocess.run([sys.executable, *args], cwd=repo, capture_output=True, text=True)
+
+    checked = run("-m", "course_utils.notebooks", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = run("-m", "pytest", "notebooks", "-n", "0", "-q", "-p", "no:cacheprovider")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "4 passed" in tested.stdout  # the four code cells of the fresh copy, nothing else
+    built = run("-m", "course_utils.notebooks", "build")
+    assert built.returncode == 0 and "skipped notebooks/00_setup_check.ipynb" in built.stdout
+    assert _snapshot(repo / "notebooks") == work
+    # a stale committed build is still caught
+    nb = nbformat.read(repo / "solutions" / "00_setup_check.ipynb", 4)
+    nb.cells[0].source += "\nOne more line."
+    nbformat.write(nb, repo / "solutions" / "00_setup_check.ipynb")
+    _git(repo, "commit", "-q", "-am", "edit the solution only")
+    stale = run("-m", "course_utils.notebooks", "check")
+    assert stale.returncode == 1 and "committed version" in stale.stderr
+
+
+@needs_git
+def test_build_rewrites_a_copy_that_git_keeps_but_not_an_uncommitted_edit(tmp_path, monkeypatch):
+    # copies written before they recorded their hash: the committed ones lose nothing
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    for name in ("01_demo.ipynb", "02_demo.ipynb"):
+        nb = nbformat.read(stu / name, 4)
+        del nb.metadata["course_utils"]
+        nb.cells.append(nbformat.v4.new_markdown_cell("An older paragraph."))
+        nbformat.write(nb, stu / name)
+    _commit_everything(tmp_path)
+    _student_saves_work(stu / "02_demo.ipynb")
+    work = (stu / "02_demo.ipynb").read_bytes()
+    report = notebooks.build(sol, stu)
+    assert report.written == [stu / "01_demo.ipynb"] and report.skipped == [stu / "02_demo.ipynb"]
+    assert "older" not in (stu / "01_demo.ipynb").read_text()
+    assert (stu / "02_demo.ipynb").read_bytes() == work
