@@ -1,8 +1,10 @@
 """Speed of GAME: the course default against GAME's published configuration, same job.
 
-The job: fit 4 properties (12+log O/H, log U, log P/k, A_V) on a 50 000-model library with the
-10 MUSE lines, then predict 10 000 spectra x 100 Monte Carlo draws (10% errors) where 10% of
-the spectra miss one line (a random one), so every missing-line pattern needs its own model.
+The job: 4 properties (12+log O/H, log U, log P/k, A_V) from a 50 000-model library with the
+10 MUSE lines, for 10 000 spectra x 100 Monte Carlo draws (10% errors) where 10% of the
+spectra miss one line (a random one), so every missing-line pattern needs its own model. The
+default (``Game()``: noise-aware, calibrated) trains and calibrates each pattern's model in its
+first ``predict``, when the spectra's errors are known.
 
 The published configuration (AdaBoost over unlimited-depth trees, 50 estimators; Ucci et al.
 2019) is run the way GAME runs it: one model per property and per pattern. Its full job takes
@@ -63,19 +65,23 @@ def main(argv=None) -> int:
           f"{len(patterns)} detected-line patterns")
 
     game, fit = timed(lambda: Game(n_draws=args.draws).fit(library))
+    _, one = timed(lambda: Game(n_draws=args.draws).fit(library).predict(observed[:1],
+                                                                        errors[:1]))
     _, first = timed(lambda: game.predict(observed, errors))
     _, cached = timed(lambda: game.predict(observed, errors))
     full = detected.all(axis=1)
     _, predict_full = timed(lambda: game.predict(observed[full], errors[full]))
     job = fit + first
-    print(f"\ndefault (multi-output MLP)")
-    print(f"  fit 4 properties, all lines:                {fit:7.2f} s   (target <= 5 s)")
-    print(f"  predict, training {len(patterns) - 1} more patterns:     {first:7.2f} s")
+    print(f"\ndefault (multi-output MLP, noise-aware, calibrated)")
+    print(f"  fit (checks, hold-out, emulator):           {fit:7.2f} s")
+    print(f"  fit + train and calibrate the all-lines model: {one:4.2f} s   (target <= 5 s)")
+    print(f"  predict, training {len(patterns)} patterns:         {first:7.2f} s")
     print(f"  predict again, models cached:               {cached:7.2f} s   (target <= 2 s)")
     print(f"  of which the all-lines spectra ({full.sum()}):     {predict_full:7.2f} s")
     print(f"  whole job (fit + every pattern + predict):  {job:7.2f} s")
 
-    published = Game(regressor="game2019", n_draws=args.draws)
+    # as the public code runs it: noise-free training, raw Monte Carlo draws
+    published = Game(regressor="game2019", n_draws=args.draws, noise_aware=False, calibrate=False)
     _, p_fit = timed(lambda: published.fit(library))
     _, p_full = timed(lambda: published.predict(observed[full], errors[full]))
     print(f"\npublished configuration (AdaBoost-50, one model per property and pattern)")

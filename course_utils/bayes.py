@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from course_utils.game import PROPERTIES, STATS, pattern_id
+from course_utils.game import PERCENTILES, PROPERTIES, STATS, pattern_id
 from course_utils.library import (DENSITY_TEMPERATURE, GRID_PARAMETERS, MUSE_LINES, SOLAR_OH,
                                   UPPER_LIMIT, attenuation, grid_model, line_table, load_grid)
 
@@ -160,18 +160,23 @@ class GridLikelihood(BaseEstimator):
 
 
 def _stats(values: np.ndarray, pmf: np.ndarray) -> np.ndarray:
-    """mean, median, std, p16, p84 of distributions ``pmf`` (rows) on the points ``values``.
+    """The :data:`~course_utils.game.STATS` of distributions ``pmf`` (rows) on the points
+    ``values``, in that order.
 
     Quantiles interpolate the cumulative distribution between grid points, each point's
     probability sitting at its centre.
     """
     mean = pmf @ values
     std = np.sqrt(np.clip(pmf @ values**2 - mean**2, 0.0, None))
-    cdf = np.cumsum(pmf, axis=1) - 0.5 * pmf
-    quantiles = np.array([[np.interp(q, c, values) for q in (0.5, 0.16, 0.84)] for c in cdf])
+    levels = [PERCENTILES[s] / 100 for s in STATS if s in PERCENTILES]
     if len(values) == 1:
-        quantiles = np.repeat(values[None, :], len(pmf), axis=0)[:, [0, 0, 0]]
-    return np.column_stack([mean, quantiles[:, 0], std, quantiles[:, 1], quantiles[:, 2]])
+        quantiles = np.repeat(values[None, :], len(pmf), axis=0)[:, [0] * len(levels)]
+    else:
+        cdf = np.cumsum(pmf, axis=1) - 0.5 * pmf
+        quantiles = np.array([[np.interp(q, c, values) for q in levels] for c in cdf])
+    columns = {"mean": mean, "std": std}
+    columns.update({s: quantiles[:, i] for i, s in enumerate(s for s in STATS if s in PERCENTILES)})
+    return np.column_stack([columns[s] for s in STATS])
 
 
 def _arrays(intensities, errors, lines: list[str]) -> tuple[np.ndarray, np.ndarray | None]:

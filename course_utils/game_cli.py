@@ -9,7 +9,9 @@ course's GAME estimator (:mod:`course_utils.game`) on the course library (or on 
 ``library.csv`` in GAME's layout) and writes to the output folder:
 
 - ``output_ml.csv``: one row per spectrum (``row`` = its data row, 1-based),
-  ``{property}_{mean,median,std,p16,p84}`` and ``pattern`` (the detected-line pattern id);
+  ``{property}_{mean,median,std,p2.5,p16,p84,p97.5}`` (calibrated: the percentiles hold the
+  truth as often as they say), ``pattern`` (the detected-line pattern id) and ``flag``
+  (0 = usable; the bits are listed in ``run.json``);
 - ``validation.csv``: shuffled k-fold cross-validation per pattern and property (RMSE, R^2,
   bias) on library models perturbed with the pattern's errors;
 - ``feature_importances.csv``: permutation importance of each line, per pattern and property;
@@ -18,7 +20,9 @@ course's GAME estimator (:mod:`course_utils.game`) on the course library (or on 
 - ``run.json``: the options and the library's provenance.
 
 Bad input ends with a one-line message naming the file, row and column, exit status 2,
-and nothing written: results go to a temporary folder renamed to ``--out`` at the end.
+and nothing written: every option and file is checked before any computing, results go to
+a temporary folder renamed to ``--out`` at the end, and an interruption (Ctrl-C, SIGTERM)
+removes that folder and also exits with status 2.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import warnings
@@ -34,13 +39,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.game import PROPERTIES, STATS, Game, GameInputError, cross_validate, \
-    feature_importances, pattern_mask
-from course_utils.library import (DERIVED_LINES, LABELS, GameFileError, Library,
-                                  UnknownLineError, build_library, read_game_inputs,
-                                  read_game_library)
+from course_utils.game import (FLAGS, MAX_DRAWS, MIN_DETECTED, MIN_MODELS, PROPERTIES, STATS,
+                               Game, GameInputError, cross_validate, feature_importances,
+                               pattern_mask)
+from course_utils.library import (LABELS, GameFileError, Library, UnknownLineError, build_library,
+                                  library_lines, read_game_inputs, read_game_library)
 
 EXIT_BAD_INPUT = 2
+#: Most folds of the per-pattern cross-validation (each fold trains a model).
+MAX_FOLDS = 20
 
 
 class UsageError(ValueError):
@@ -75,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: all but log(Z/Zsun) and log n); quote names with spaces, "
                      "e.g. --properties 'log U' A_V")
     run.add_argument("--draws", type=int, default=100, metavar="N",
-                     help="Monte Carlo draws per spectrum (default: 100)")
+                     help=f"Monte Carlo draws per spectrum, 1 to {MAX_DRAWS} (default: 100)")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--library-size", type=int, default=50_000, metavar="N",
                         help="models in the course library built from the MAPPINGS 5.1 grid "
@@ -83,12 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--library", type=Path, metavar="FILE",
                         help="use this library instead, in GAME's library.csv layout")
     run.add_argument("--seed", type=int, default=0, metavar="S",
-                     help="seed of the library, the training and the draws (default: 0)")
+                     help="seed of the library, the training and the draws, 0 to "
+                     f"{2**32 - 1} (default: 0)")
     run.add_argument("--save-draws", action="store_true",
                      help="also write every Monte Carlo draw to draws.npz")
     run.add_argument("--noise-free", action="store_true",
                      help="train on the noise-free library (default: noise-aware training with "
                      "each pattern's median relative errors)")
+    run.add_argument("--no-dust", action="store_true",
+                     help="the spectra are corrected for dust: fit dust-free models (A_V = 0) "
+                     "instead of A_V from 0 to 3 mag")
     run.add_argument("--regressor", choices=["default", "game2019"], default="default",
                      help="'default' (multi-output MLP) or 'game2019' (GAME's published "
                      "AdaBoost configuration; slow)")
@@ -96,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="drop input lines the library lacks (with a warning) instead of "
                      "stopping with an error")
     run.add_argument("--cv-folds", type=int, default=3, metavar="K",
-                     help="folds of the per-pattern cross-validation (default: 3)")
+                     help=f"folds of the per-pattern cross-validation, 2 to {MAX_FOLDS} "
+                     "(default: 3)")
     run.add_argument("--cv-models", type=int, default=10_000, metavar="N",
                      help="library models used by the cross-validation and the importances "
                      "(default: 10000)")
@@ -105,11 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_args(args) -> None:
-    for name in ("draws", "library_size", "cv_models"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.cv_folds < 2:
-        raise UsageError(f"--cv-folds must be >= 2, got {args.cv_folds}")
+    """Every option, before any file is read or anything computed."""
+    if not 1 <= args.draws <= MAX_DRAWS:
+        raise UsageError(f"--draws must be from 1 to {MAX_DRAWS}, got {args.draws}")
+    if not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be from 0 to {2**32 - 1}, got {args.seed}")
+    if args.library is None and args.library_size < MIN_MODELS:
+        raise UsageError(f"--library-size must be at least {MIN_MODELS}, got {args.library_size}")
+    if not 2 <= args.cv_folds <= MAX_FOLDS:
+        raise UsageError(f"--cv-folds must be from 2 to {MAX_FOLDS}, got {args.cv_folds}")
+    if args.cv_models < args.cv_folds:
+        raise UsageError(f"--cv-models ({args.cv_models}) must be at least --cv-folds "
+                         f"({args.cv_folds}): each fold needs models")
     unknown = [p for p in args.properties if p not in LABELS]
     if unknown:
         raise UsageError(f"--properties: unknown {unknown}; expected some of {list(LABELS)}")
@@ -129,7 +148,7 @@ def _library(args, lines: list[str]) -> tuple[Library, list[str]]:
         available = list(library.intensities.columns)
         where = str(args.library)
     else:
-        available = list(build_library(1, seed=args.seed).intensities.columns) + list(DERIVED_LINES)
+        available = library_lines()
         where = "the course library (MAPPINGS 5.1 HII grid)"
         library = None
     lacking = [l for l in lines if l not in available]
@@ -143,12 +162,39 @@ def _library(args, lines: list[str]) -> tuple[Library, list[str]]:
         raise UsageError(f"{args.labels}: none of the lines is in {where}")
     if library is None:
         library = build_library(args.library_size, kept, seed=args.seed)
+    elif len(library) < max(MIN_MODELS, args.cv_folds):
+        raise UsageError(f"{args.library}: {len(library)} models; GAME needs at least "
+                         f"{max(MIN_MODELS, args.cv_folds)}")
     return library, kept
+
+
+class Interrupted(Exception):
+    """The run was stopped by a signal (SIGINT or SIGTERM)."""
+
+
+def _stop(signum, frame):
+    raise Interrupted(f"stopped by {signal.Signals(signum).name}; nothing was written")
 
 
 def run(args) -> None:
     """The ``game run`` command (raises on bad input, writes nothing then)."""
     _check_args(args)
+    parent = args.out.resolve().parent
+    try:  # the output folder's place must take files before any computing starts
+        tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=parent))
+    except OSError as exc:
+        raise UsageError(f"{args.out}: cannot write in {parent} ({exc.strerror})") from None
+    try:
+        _run(args, tmp)
+        if args.out.exists():
+            args.out.rmdir()  # empty, checked above
+        tmp.rename(args.out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(args, tmp: Path) -> None:
     inputs = read_game_inputs(args.intensities, args.errors, args.labels)
     library, lines = _library(args, list(inputs.intensities.columns))
     intensities, errors = inputs.intensities[lines], inputs.errors[lines]
@@ -157,8 +203,10 @@ def run(args) -> None:
         raise UsageError(f"{args.intensities}, data row {empty[0] + 1}: no detected line "
                          f"(every intensity of {lines} is 0)")
     game = Game(properties=args.properties, lines=lines, regressor=args.regressor,
-                n_draws=args.draws, noise_aware=not args.noise_free, random_state=args.seed)
+                n_draws=args.draws, noise_aware=not args.noise_free,
+                av_range=(0.0, 0.0) if args.no_dust else None, random_state=args.seed)
     game.fit(library)
+    cv_models = min(args.cv_models, len(game.library_))
 
     detected = intensities.to_numpy() > 0
     patterns, inverse = np.unique(detected, axis=0, return_inverse=True)
@@ -176,58 +224,59 @@ def run(args) -> None:
         tables[k] = table
         pattern = table["pattern"].iloc[0]
         mask = pattern_mask(pattern)
+        if mask.sum() < MIN_DETECTED:  # nothing to learn from one line
+            continue
         noise = None if args.noise_free else game.noise_level(
             intensities.to_numpy()[rows][:, mask], errors.to_numpy()[rows][:, mask], mask)
         check = cross_validate(game, pattern, n_splits=args.cv_folds, noise=noise,
-                               max_models=args.cv_models)
+                               max_models=cv_models)
         validation.append(check.scores.reset_index().assign(pattern=pattern,
                                                             n_spectra=len(rows)))
         imp = feature_importances(game, pattern, n_repeats=3,
-                                  test_size=min(args.cv_models, 2000), noise=noise)
+                                  test_size=min(cv_models, 2000), noise=noise)
         imp.columns = [f"{kind}_{prop}" for kind, prop in imp.columns]
         importances.append(imp.reset_index().assign(pattern=pattern))
 
     output = pd.concat(tables).sort_index()
     output.insert(0, "row", output.index + 1)
-    parent = args.out.resolve().parent
-    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=parent))
-    try:
-        output.to_csv(tmp / "output_ml.csv", index=False, float_format="%.6g")
-        pd.concat(validation).to_csv(tmp / "validation.csv", index=False, float_format="%.6g")
-        pd.concat(importances).to_csv(tmp / "feature_importances.csv", index=False,
-                                      float_format="%.6g")
-        if args.save_draws:
-            np.savez_compressed(tmp / "draws.npz", draws=draws.astype(np.float32),
-                                properties=np.array(args.properties),
-                                pattern=output["pattern"].to_numpy().astype(str))
-        options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-        provenance = {k: (str(v) if not isinstance(v, (int, float, str, list)) else v)
-                      for k, v in library.provenance.items()}
-        (tmp / "run.json").write_text(json.dumps(
-            {"options": options, "lines": lines, "library": provenance,
-             "statistics": list(STATS)}, indent=1))
-        if args.out.exists():
-            args.out.rmdir()  # empty, checked above
-        tmp.rename(args.out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    output.to_csv(tmp / "output_ml.csv", index=False, float_format="%.6g")
+    pd.concat(validation).to_csv(tmp / "validation.csv", index=False, float_format="%.6g")
+    pd.concat(importances).to_csv(tmp / "feature_importances.csv", index=False,
+                                  float_format="%.6g")
+    if args.save_draws:
+        np.savez_compressed(tmp / "draws.npz", draws=draws.astype(np.float32),
+                            properties=np.array(args.properties),
+                            pattern=output["pattern"].to_numpy().astype(str))
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    provenance = {k: (str(v) if not isinstance(v, (int, float, str, list)) else v)
+                  for k, v in library.provenance.items()}
+    (tmp / "run.json").write_text(json.dumps(
+        {"options": options, "lines": lines, "library": provenance,
+         "statistics": list(STATS), "flag_bits": {str(b): t for b, t in FLAGS.items()}},
+        indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``game`` console script; returns the exit status."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         args = build_parser().parse_args(argv)
+        for sig in handlers:  # a stopped run cleans up after itself
+            signal.signal(sig, _stop)
         with warnings.catch_warnings():
             warnings.simplefilter("default")  # show our warnings once, as one line each
             warnings.showwarning = lambda message, *a, **k: print(f"game: warning: {message}",
                                                                   file=sys.stderr)
             run(args)
-    except (UsageError, GameFileError, GameInputError, UnknownLineError, OSError) as exc:
+    except (UsageError, GameFileError, GameInputError, UnknownLineError, OSError,
+            Interrupted) as exc:
         print(f"game: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     return 0
 
 

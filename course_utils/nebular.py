@@ -93,6 +93,51 @@ def ne_sii(ratio, temperature: float = 1.0e4) -> np.ndarray:
                       dtype=float)
 
 
+def t2_from_t3(t3) -> np.ndarray:
+    """O+ zone temperature from the O++ one: T(O+) = 0.7 T(O++) + 3000 K.
+
+    The linear relation of Campbell, Terlevich & Melnick (1986) as used by Garnett (1992,
+    AJ 103, 1330), from photoionization models; it is needed when [OII]7320,7330 are not
+    measured.
+    """
+    return 0.7 * np.asarray(t3, dtype=float) + 3000.0
+
+
+def oxygen_abundance(oii3727, oiii4959, oiii5007, oiii4363, density: float = 100.0,
+                     hbeta: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    """Direct-method T_e([OIII]) and 12+log(O/H) = 12+log(O+/H+ + O++/H+).
+
+    Parameters
+    ----------
+    oii3727, oiii4959, oiii5007, oiii4363
+        Dereddened intensities on the scale where H-beta = ``hbeta``; ``oii3727`` is the sum
+        of the [OII] 3726 and 3729 lines.
+    density
+        Electron density (cm^-3) assumed for both zones.
+
+    Returns
+    -------
+    te, oh
+        T_e([OIII]) in K from (4959 + 5007)/4363, and 12+log(O/H), with the O+ zone at
+        :func:`t2_from_t3`; NaN where PyNeb finds no temperature.
+    """
+    i3727, i4959, i5007, i4363 = (_positive(v, name) for v, name in (
+        (oii3727, "[OII]3727"), (oiii4959, "[OIII]4959"), (oiii5007, "[OIII]5007"),
+        (oiii4363, "[OIII]4363")))
+    te = te_oiii((i4959 + i5007) / i4363, density)
+    ok = np.isfinite(te)
+    oh = np.full(np.broadcast(te).shape, np.nan)
+    if ok.any():
+        t3 = np.where(ok, te, 1.0e4)  # placeholder where no temperature; masked below
+        den = np.full(np.shape(t3), float(density))  # PyNeb wants matching shapes
+        o3 = _atom("O", 3).getIonAbundance(i4959 + i5007, t3, den,
+                                            to_eval="L(4959)+L(5007)", Hbeta=hbeta)
+        o2 = _atom("O", 2).getIonAbundance(i3727, t2_from_t3(t3), den,
+                                            to_eval="L(3726)+L(3729)", Hbeta=hbeta)
+        oh = np.where(ok, 12.0 + np.log10(np.asarray(o3) + np.asarray(o2)), np.nan)
+    return te, oh
+
+
 # --- Ionization parameter --------------------------------------------------------------------
 
 

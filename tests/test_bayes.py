@@ -53,11 +53,11 @@ def test_marginal_statistics_match_scipy_for_a_gaussian():
     x = np.linspace(-5, 5, 2001)
     pmf = stats.norm(0.3, 1.2).pdf(x)[None, :]
     pmf /= pmf.sum()
-    mean, median, std, p16, p84 = _stats(x, pmf)[0]
-    assert mean == pytest.approx(0.3, abs=1e-3) and std == pytest.approx(1.2, abs=1e-3)
-    assert median == pytest.approx(0.3, abs=1e-2)
-    assert p16 == pytest.approx(stats.norm(0.3, 1.2).ppf(0.16), abs=1e-2)
-    assert p84 == pytest.approx(stats.norm(0.3, 1.2).ppf(0.84), abs=1e-2)
+    got = dict(zip(STATS, _stats(x, pmf)[0]))
+    assert got["mean"] == pytest.approx(0.3, abs=1e-3) and got["std"] == pytest.approx(1.2, abs=1e-3)
+    assert got["median"] == pytest.approx(0.3, abs=1e-2)
+    for name, level in (("p2.5", 0.025), ("p16", 0.16), ("p84", 0.84), ("p97.5", 0.975)):
+        assert got[name] == pytest.approx(stats.norm(0.3, 1.2).ppf(level), abs=1e-2), name
 
 
 def test_noisy_mocks_recovered_like_the_benchmark(bayes):

@@ -9,9 +9,11 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.tree import DecisionTreeRegressor
 
-from course_utils.game import (FLOOR, PROPERTIES, STATS, Game, GameInputError, cross_validate,
-                               feature_importances, features, pattern_id, truncated_normal)
-from course_utils.library import MUSE_LINES, Library, build_library
+from course_utils.game import (FLAG_FEW_LINES, FLAG_NOT_REPRODUCED, FLAG_NOT_STAR_FORMING, FLOOR,
+                               MIN_MODELS, PROPERTIES, STATS, Game, GameInputError, cross_validate,
+                               describe_flag, feature_importances, features, pattern_id,
+                               truncated_normal)
+from course_utils.library import MUSE_LINES, Library, build_library, grid_model, load_grid
 
 LINES = list(MUSE_LINES)
 
@@ -59,12 +61,16 @@ def test_recovers_noise_free_held_out_models(game, held_out):
 def test_output_columns_rows_and_draws(game, held_out):
     table, draws = game.predict(held_out.intensities.iloc[:7], held_out.intensities.iloc[:7] * 0.1,
                                 return_draws=True)
-    assert list(table.columns) == [f"{p}_{s}" for p in PROPERTIES for s in STATS] + ["pattern"]
+    assert list(table.columns) == [f"{p}_{s}" for p in PROPERTIES for s in STATS] + ["pattern",
+                                                                                    "flag"]
     assert len(table) == 7 and draws.shape == (7, game.n_draws, len(PROPERTIES))
     assert (table["pattern"] == "1" * len(LINES)).all()
     np.testing.assert_allclose(table["log U_median"], np.median(draws[:, :, 1], axis=1))
     np.testing.assert_allclose(table["A_V_p84"], np.percentile(draws[:, :, 3], 84, axis=1))
-    assert (table["12+log(O/H)_p16"] <= table["12+log(O/H)_p84"]).all()
+    np.testing.assert_allclose(table["A_V_p97.5"], np.percentile(draws[:, :, 3], 97.5, axis=1))
+    for prop in PROPERTIES:
+        ordered = [table[f"{prop}_{s}"] for s in ("p2.5", "p16", "median", "p84", "p97.5")]
+        assert all((a <= b).all() for a, b in zip(ordered, ordered[1:])), prop
 
 
 def test_arrays_in_lines_order_equal_dataframes(game, held_out):
@@ -137,14 +143,17 @@ def test_exact_line_is_used_not_missing(game, held_out):
     assert (game.predict(missing, E)["pattern"].str[4] == "0").all()
 
 
-def test_upper_limits_widen_the_uncertainty(game, held_out):
+def test_upper_limits_widen_the_uncertainty(game, library, held_out):
     I = held_out.intensities.iloc[:50]
     E = 0.05 * I
     limits = E.copy()
     limits["NII6583"] = -99.0  # [NII] is the main metallicity line of the MUSE set
-    sharp = game.predict(I, E)["12+log(O/H)_std"]
-    wide = game.predict(I, limits)["12+log(O/H)_std"]
-    assert wide.median() > 1.5 * sharp.median()
+    # The other lines still constrain O/H, so losing [NII] widens the distribution by
+    # ~1.3-1.4x, calibrated or not (GAME's own Monte Carlo draws).
+    for model, factor in ((game, 1.2), (Game(calibrate=False).fit(library), 1.2)):
+        sharp = model.predict(I, E)["12+log(O/H)_std"]
+        wide = model.predict(I, limits)["12+log(O/H)_std"]
+        assert wide.median() > factor * sharp.median()
 
 
 def test_fixed_seed_is_deterministic(library, held_out):
@@ -174,8 +183,8 @@ def test_noise_aware_training_beats_noise_free_on_noisy_spectra(library, held_ou
     rng = np.random.default_rng(2)
     true = held_out.intensities.to_numpy()
     noisy = truncated_normal(true, 0.1 * true, rng)
-    aware = Game(noise_aware=True, n_draws=20).fit(library).predict(noisy, 0.1 * true)
-    naive = Game(n_draws=20).fit(library).predict(noisy, 0.1 * true)
+    aware = Game(n_draws=20).fit(library).predict(noisy, 0.1 * true)  # noise-aware by default
+    naive = Game(noise_aware=False, n_draws=20).fit(library).predict(noisy, 0.1 * true)
     for prop in ("12+log(O/H)", "log U", "log P/k"):
         assert rmse(aware, held_out.labels, prop) < rmse(naive, held_out.labels, prop), prop
 
@@ -189,7 +198,7 @@ def test_game2019_preset_is_games_published_configuration(library):
 
 
 def test_any_scikit_learn_regressor_is_fitted_per_property(library, held_out):
-    game = Game(regressor=LinearRegression(), n_draws=2).fit(library)
+    game = Game(regressor=LinearRegression(), n_draws=2, noise_aware=False).fit(library)
     model = game.models_[("1" * len(LINES), None)]
     assert len(model.models) == len(PROPERTIES)
     X, Y = game.training_set("1" * len(LINES))
@@ -197,7 +206,7 @@ def test_any_scikit_learn_regressor_is_fitted_per_property(library, held_out):
 
 
 def test_cross_validation_agrees_with_scikit_learn(library):
-    game = Game(regressor=LinearRegression()).fit(library)
+    game = Game(regressor=LinearRegression(), noise_aware=False, calibrate=False).fit(library)
     check = cross_validate(game, n_splits=4)
     rows = np.random.default_rng([0, 3]).permutation(len(library))
     X, Y = game.training_set("1" * len(LINES), rows=rows)

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,8 @@ def test_good_files_give_one_row_per_spectrum(files, tmp_path):
     table = pd.read_csv(out / "output_ml.csv")
     assert len(table) == 12 and list(table["row"]) == list(range(1, 13))
     assert list(table.columns) == (["row"] + [f"{p}_{s}" for p in PROPERTIES for s in STATS]
-                                   + ["pattern"])
+                                   + ["pattern", "flag"])
+    assert table["flag"].dtype.kind == "i"
     assert table["pattern"].astype(str).str.zfill(10).iloc[0] == "1111011111"
     validation = pd.read_csv(out / "validation.csv", dtype={"pattern": str})
     assert set(validation["pattern"]) == {"1111111111", "1111011111"}
@@ -64,7 +66,8 @@ def test_good_files_give_one_row_per_spectrum(files, tmp_path):
     assert len(importances) == 10 + 9
     draws = np.load(out / "draws.npz")
     assert draws["draws"].shape == (12, 5, 4)
-    assert json.loads((out / "run.json").read_text())["lines"] == LINES
+    run = json.loads((out / "run.json").read_text())
+    assert run["lines"] == LINES and set(run["flag_bits"]) == {"1", "2", "4", "8"}
 
 
 def test_built_library_and_property_choice(files, tmp_path):
@@ -166,7 +169,7 @@ def test_help_documents_every_option():
                             capture_output=True, text=True, check=True)
     for option in ("--intensities", "--errors", "--labels", "--out", "--properties", "--draws",
                    "--library-size", "--library", "--seed", "--save-draws",
-                   "--drop-unknown-lines", "--noise-free"):
+                   "--drop-unknown-lines", "--noise-free", "--no-dust"):
         assert option in result.stdout
 
 
@@ -180,3 +183,112 @@ def test_random_malformed_inputs_never_give_a_traceback(files, tmp_path, capsys,
     status = main(args(files, out, **{which: path}))
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("game: error:") and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- failures that were tracebacks
+
+def test_header_only_intensities_fail_before_training(files, tmp_path, capsys):
+    header = files["intensities"].read_text().splitlines()[0]
+    errors_header = files["errors"].read_text().splitlines()[0]
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, intensities=write(tmp_path / "h.txt", header),
+                                 errors=write(tmp_path / "he.txt", errors_header)), "no spectra")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--seed", "-1", "--seed"), ("--seed", "5000000000", "--seed"), ("--seed", "5e9", "--seed"),
+    ("--cv-models", "1", "--cv-models"), ("--cv-folds", "1000", "--cv-folds"),
+    ("--cv-folds", "1", "--cv-folds"), ("--draws", "100000000", "--draws"),
+    ("--draws", "1e8", "--draws"), ("--library-size", "5", "--library-size"),
+])
+def test_option_values_are_checked_before_any_work(files, tmp_path, capsys, option, value,
+                                                   message):
+    out = tmp_path / "out"
+    argv = args(files, out)
+    if option in argv:
+        i = argv.index(option)
+        del argv[i:i + 2]
+    if option == "--library-size":
+        i = argv.index("--library")
+        del argv[i:i + 2]
+    bad(files, out, capsys, argv + [option, value], message)
+
+
+def test_one_model_library(files, tmp_path, capsys):
+    rows = files["library"].read_text().splitlines()
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, library=write(tmp_path / "one.csv",
+                                                           "\n".join(rows[:3]))), "1 models")
+
+
+def test_library_without_its_wavelength_row(files, tmp_path, capsys):
+    rows = files["library"].read_text().splitlines()
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, library=write(tmp_path / "nowave.csv",
+                                                           "\n".join(rows[:1] + rows[2:]))),
+        "row 2")
+
+
+@pytest.mark.parametrize("encoding, message", [("utf-16", "UTF-16"), ("latin-1", "UTF-8")])
+def test_other_encodings_are_named(files, tmp_path, capsys, encoding, message):
+    labels = files["labels"].read_text().replace("[O I] 6300A", "[O I] 6300A \u00c5")
+    path = tmp_path / f"labels_{encoding}.dat"
+    path.write_bytes(labels.encode(encoding))
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, labels=path), message)
+
+
+def test_a_byte_order_mark_is_accepted(files, tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + files["intensities"].read_bytes())
+    assert main(args(files, tmp_path / "out", intensities=path)) == 0
+
+
+def test_unwritable_output_is_found_before_computing(files, tmp_path, capsys):
+    import os
+    import time
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        # as root, permissions do not bind: /proc takes no new folders from anyone
+        parent = locked if not os.access(locked, os.W_OK) else Path("/proc")
+        if not parent.is_dir():
+            pytest.skip("no folder here refuses writes")
+        start = time.perf_counter()
+        status = main(args(files, parent / "game_out"))
+        assert status == 2 and "cannot write" in capsys.readouterr().err
+        assert time.perf_counter() - start < 5  # before the library is read or trained
+    finally:
+        locked.chmod(0o700)
+
+
+def test_sigterm_leaves_no_output(files, tmp_path):
+    # a slow run (draws, a larger library) killed while it computes: no folder, no hidden
+    # temporary folder with a half-written output_ml.csv
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "course_utils.game_cli"] + args(files, out)
+    argv[argv.index("--draws") + 1] = "2000"
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]:  # computing
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2, err
+    assert "SIGTERM" in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_no_dust_fits_dust_free_models(files, tmp_path):
+    out = tmp_path / "out"
+    assert main(args(files, out) + ["--no-dust"]) == 0
+    table = pd.read_csv(out / "output_ml.csv")
+    assert (table.filter(like="A_V_") == 0).all().all()

@@ -39,6 +39,33 @@ def test_non_positive_ratio_is_a_clear_error(bad):
         nebular.te_oiii(bad)
 
 
+def test_oxygen_abundance_round_trip_through_pyneb_emissivities():
+    """Intensities made from known ionic abundances and temperatures with PyNeb's emissivities
+    (independently of the function) give those abundances and the O++ temperature back."""
+    import pyneb as pn
+    o3, o2, h1 = pn.Atom("O", 3), pn.Atom("O", 2), pn.RecAtom("H", 1)
+    t3, den = np.array([9000.0, 12000.0, 19000.0]), 100.0
+    t2 = 0.7 * t3 + 3000.0
+    opp, op = np.array([1e-4, 8e-5, 2e-5]), np.array([1e-4, 3e-5, 5e-6])
+    hb3, hb2 = (h1.getEmissivity(t, den, label="4_2") for t in (t3, t2))
+    line = lambda atom, t, w: atom.getEmissivity(t, den, wave=w)
+    i5007 = 100 * opp * line(o3, t3, 5007) / hb3
+    i4959 = 100 * opp * line(o3, t3, 4959) / hb3
+    i4363 = 100 * opp * line(o3, t3, 4363) / hb3
+    i3727 = 100 * op * (line(o2, t2, 3726) + line(o2, t2, 3729)) / hb2
+    te, oh = nebular.oxygen_abundance(i3727, i4959, i5007, i4363, density=den)
+    assert np.allclose(te, t3, rtol=2e-3)
+    assert np.allclose(oh, 12 + np.log10(opp + op), atol=0.005)
+
+
+def test_oxygen_abundance_is_nan_without_a_temperature_and_rejects_bad_lines():
+    te, oh = nebular.oxygen_abundance([100.0, 100.0], [100.0, 100.0], [300.0, 300.0],
+                                      [3.0, 80.0])  # ratio 5: hotter than any tabulated temperature
+    assert np.isfinite(te[0]) and np.isfinite(oh[0]) and np.isnan(te[1]) and np.isnan(oh[1])
+    with pytest.raises(ValueError, match=r"\[OIII\]4363"):
+        nebular.oxygen_abundance(100.0, 100.0, 300.0, 0.0)
+
+
 # --- ionization parameter and ionizing photons -------------------------------------------------
 
 from astropy import constants as const  # noqa: E402

@@ -27,7 +27,8 @@ with MUSE); Bacon et al. 2010, SPIE 7735 (MUSE).
 from .lines import (DETECTED, GAME_UPPER_LIMIT, MISSING, UPPER_LIMIT, LineMaps, fit_line_maps,
                     fit_spaxel)
 from .maps import (PropertyMaps, arcsec_to_pc, bpt_map, game_maps, plot_bpt_map, plot_map,
-                   plot_profile, plot_property_maps, radial_profile, read_maps, write_maps)
+                   plot_profile, plot_property_maps, prepared_game, radial_profile, read_maps,
+                   write_maps)
 from .muse import CubeError, MuseCube, instrumental_sigma, read_muse_cube
 from .pipeline import PipelineResult, run_pipeline
 from .synthetic import (DISTANCE, HENIZE2_10, REDSHIFT, load_henize2_10_cube,
@@ -37,5 +38,5 @@ __all__ = ["CubeError", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10"
            "MISSING", "MuseCube", "PipelineResult", "PropertyMaps", "REDSHIFT", "UPPER_LIMIT",
            "arcsec_to_pc", "bpt_map", "fit_line_maps", "fit_spaxel", "game_maps",
            "instrumental_sigma", "load_henize2_10_cube", "make_henize2_10_cube", "plot_bpt_map",
-           "plot_map", "plot_profile", "plot_property_maps", "radial_profile", "read_maps",
+           "plot_map", "plot_profile", "plot_property_maps", "prepared_game", "radial_profile", "read_maps",
            "read_muse_cube", "read_truth", "run_pipeline", "truth_path_of", "write_maps"]

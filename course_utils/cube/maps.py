@@ -8,6 +8,8 @@ position, optionally deprojected for a disc of given inclination and position an
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +85,32 @@ def read_maps(path: str | Path) -> tuple[dict[str, np.ndarray], WCS]:
     return maps, wcs
 
 
+def prepared_game(game, line_maps: LineMaps, lines=None, min_detected: int = 3):
+    """A copy of a fitted GAME estimator with every detected-line pattern of the cube trained
+    and calibrated once, with the noise levels of all its spaxels (``Game.prepare``).
+
+    The blocks (or dask chunks) of the cube then reuse these models: no retraining per block,
+    and the same result however the cube is split. Estimators without ``prepare`` are
+    returned as they are.
+    """
+    if not hasattr(game, "prepare"):
+        return game
+    lines = _game_lines(game, line_maps, lines)
+    inten, err, _ = line_maps.game_inputs(lines, min_detected=min_detected)
+    prepared = copy.copy(game)  # shares the trained models; its own noise levels
+    prepared.prepared_ = {}
+    return prepared.prepare(inten, err) if len(inten) else prepared
+
+
+def _game_lines(game, line_maps: LineMaps, lines) -> list[str]:
+    if lines is None:
+        lines = [l for l in getattr(game, "lines", line_maps.lines) if l in line_maps.lines]
+    return list(lines)
+
+
 def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
-              row_offset: int = 0, block_rows: int = BLOCK_ROWS) -> PropertyMaps:
+              row_offset: int = 0, block_rows: int = BLOCK_ROWS,
+              prepare: bool = True) -> PropertyMaps:
     """Run a fitted GAME estimator on every spaxel with enough detected lines.
 
     Parameters
@@ -103,17 +129,21 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
         (``row_offset`` is the cube row where ``line_maps`` starts). Each block's Monte Carlo
         draws are seeded by ``game.random_state`` and the block's number, so blocks draw
         independently and a spaxel's result depends only on its block -- the same however
-        the cube is split into chunks (chunks must be whole blocks). With
-        ``noise_aware=True`` GAME's training noise is also set per block.
+        the cube is split into chunks (chunks must be whole blocks).
+    prepare
+        First train and calibrate GAME for every pattern of these spaxels at once
+        (:func:`prepared_game`). The pipeline passes ``False`` for chunks of a cube whose
+        estimator it prepared on the whole cube.
 
     Returns
     -------
     PropertyMaps
     """
-    if lines is None:
-        lines = [l for l in getattr(game, "lines", line_maps.lines) if l in line_maps.lines]
+    lines = _game_lines(game, line_maps, lines)
     if row_offset % block_rows:
         raise ValueError(f"row_offset={row_offset} must be a multiple of block_rows={block_rows}")
+    if prepare:
+        game = prepared_game(game, line_maps, lines, min_detected)
     inten, err, spaxels = line_maps.game_inputs(lines, min_detected=min_detected)
     ny, nx = line_maps.shape
     maps: dict[str, np.ndarray] = {}

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..library import MUSE_LINES
 from .lines import LineMaps, fit_line_maps
-from .maps import BLOCK_ROWS, PropertyMaps, game_maps
+from .maps import BLOCK_ROWS, PropertyMaps, game_maps, prepared_game
 from .muse import read_muse_cube
 from .synthetic import REDSHIFT
 
@@ -48,13 +48,22 @@ class PipelineResult:
 
 
 def _process(path, rows, game, settings) -> tuple[LineMaps, PropertyMaps | None]:
-    """Lines and GAME for image rows ``rows`` of one cube (the unit of work of a task)."""
-    cube = read_muse_cube(path, scan=rows is None)
-    line_maps = fit_line_maps(cube, rows=rows, **settings["lines"])
+    """Lines and GAME for a whole cube, in this process."""
+    line_maps = _lines(path, rows, settings)
     if game is None:
         return line_maps, None
-    offset = 0 if rows is None else rows.start
-    return line_maps, game_maps(line_maps, game, row_offset=offset, **settings["game"])
+    return line_maps, game_maps(line_maps, game, **settings["game"])
+
+
+def _lines(path, rows, settings) -> LineMaps:
+    """Line maps of image rows ``rows`` of one cube (the unit of work of a task)."""
+    cube = read_muse_cube(path, scan=rows is None)
+    return fit_line_maps(cube, rows=rows, **settings["lines"])
+
+
+def _game(line_maps: LineMaps, game, offset: int, settings) -> PropertyMaps:
+    """GAME on one strip of a cube, with an estimator prepared on the whole cube."""
+    return game_maps(line_maps, game, row_offset=offset, prepare=False, **settings["game"])
 
 
 def run_pipeline(path: str | Path | list, game=None, lines=MUSE_LINES,
@@ -114,24 +123,29 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
     else:
         client = own_client = Client(scheduler)
     try:
-        # a fresh key per call: a hashed key shared with an earlier call on the same client
-        # can be released by that call while this one still needs it ("lost dependencies")
-        game_future = (client.scatter(game, broadcast=True, hash=False)
-                       if game is not None else None)
         jobs = []
         for p in paths:
             cube = read_muse_cube(p)  # scan once here; tasks read only their strips
             ny = cube.shape[1]
             strips = [slice(y, min(y + chunk_rows, ny)) for y in range(0, ny, chunk_rows)]
-            futures = [client.submit(_process, str(p), s, game_future, settings, pure=False)
-                       for s in strips]
-            jobs.append((p, cube.wcs, futures))
+            futures = [client.submit(_lines, str(p), s, settings, pure=False) for s in strips]
+            jobs.append((p, cube.wcs, strips, futures))
         results = []
-        for p, wcs, futures in jobs:
+        for p, wcs, strips, futures in jobs:
             parts = client.gather(futures)
-            line_maps = LineMaps.concatenate([a for a, _ in parts], wcs)
-            props = (PropertyMaps.concatenate([b for _, b in parts], wcs)
-                     if game is not None else None)
+            line_maps = LineMaps.concatenate(parts, wcs)
+            props = None
+            if game is not None:
+                # GAME is trained and calibrated once, on the whole cube's spaxels, then
+                # shipped to the workers: the same models (and results) as in memory.
+                # A fresh key per call: a hashed key shared with an earlier call on the same
+                # client can be released by that call while this one still needs it.
+                prepared = prepared_game(game, line_maps, min_detected=settings["game"]["min_detected"])
+                game_future = client.scatter(prepared, broadcast=True, hash=False)
+                maps = client.gather([client.submit(_game, part, game_future, s.start, settings,
+                                                    pure=False)
+                                      for part, s in zip(parts, strips)])
+                props = PropertyMaps.concatenate(maps, wcs)
             results.append(PipelineResult(line_maps, props, p))
         return results
     finally:

@@ -16,7 +16,8 @@ Submodules (everything public is re-exported here):
 """
 
 from .builder import (ATTENUATION_RANGE, DENSITY_TEMPERATURE, LABELS, MUSE_LINES, R_V, SOLAR_OH,
-                      Library, attenuation, build_library, grid_model, load_library)
+                      Library, attenuation, build_library, grid_model, library_lines,
+                      load_library)
 from .gamefiles import (UPPER_LIMIT, GameFileError, GameInputs, read_game_inputs,
                         read_game_library, write_game_inputs, write_game_library)
 from .grid import GRID_PARAMETERS, GRIDS, GridError, grid_cube, grid_path, load_grid
@@ -29,6 +30,7 @@ __all__ = [
     "LABELS", "MUSE_LINES", "R_V", "SOLAR_OH", "UPPER_LIMIT", "GameFileError", "GameInputs",
     "GridError", "Library", "UnknownLineError", "attenuation", "build_library",
     "canonical_line", "canonical_lines", "game_label", "grid_cube", "grid_model", "grid_path",
+    "library_lines",
     "line_table", "load_grid", "load_library", "read_game_inputs", "read_game_library",
     "valid_lines", "bpt_axes", "bpt_diagram", "parameter_histograms", "ratio_diagram", "write_game_inputs", "write_game_library",
 ]

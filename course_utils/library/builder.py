@@ -77,6 +77,31 @@ class Library:
     def __len__(self) -> int:
         return len(self.intensities)
 
+    def with_dust(self, av_range: tuple[float, float], seed: int = 0) -> "Library":
+        """The same models under another dust prior: A_V drawn uniformly in ``av_range`` (mag).
+
+        Each model's own attenuation is removed and a new one applied with the library's
+        curve (:func:`attenuation`, Cardelli et al. 1989); ``(0, 0)`` gives dust-free models.
+        Needs an ``A_V`` label and the wavelength of every line.
+        """
+        low, high = (float(a) for a in av_range)
+        if not 0 <= low <= high:
+            raise ValueError(f"av_range must be (low, high) with 0 <= low <= high, got {av_range!r}")
+        if "A_V" not in self.labels.columns:
+            raise ValueError("the library has no A_V label, so its dust cannot be changed")
+        names = list(self.intensities.columns)
+        absent = [n for n in names if n not in self.lines.index]
+        if absent:
+            raise ValueError(f"the library gives no wavelength for the lines {absent}")
+        wavelength = self.lines.loc[names, "wavelength"].to_numpy(dtype=float)
+        old = self.labels["A_V"].to_numpy(dtype=float)
+        new = np.random.default_rng([int(seed), 9]).uniform(low, high, len(old))
+        factor = 10.0 ** (0.4 * (attenuation(wavelength, old) - attenuation(wavelength, new)))
+        labels = self.labels.copy()
+        labels["A_V"] = new
+        provenance = dict(self.provenance, av_range=(low, high), dust_redrawn_seed=int(seed))
+        return Library(self.intensities * factor, labels, self.lines, provenance)
+
 
 def attenuation(wavelength: np.ndarray, a_v: np.ndarray) -> np.ndarray:
     """Magnitudes of attenuation A_lambda for each A_V (rows) and wavelength (columns).
@@ -108,6 +133,15 @@ def _resolve_lines(lines) -> tuple[list[str], list[str], pd.DataFrame]:
                          f"{outside}")
     parents = [DERIVED_LINES[l][0] if l in DERIVED_LINES else l for l in lines]
     return lines, list(dict.fromkeys(parents)), table.loc[lines, ["wavelength", "species"]]
+
+
+def library_lines() -> list[str]:
+    """Every line :func:`build_library` can compute: the HII grid's lines, the derived lines
+    and the grid's doublet sums, where the attenuation curve is defined."""
+    table = line_table(derived=True)
+    names = set(_full_cube()[2]) | set(DERIVED_LINES)
+    return [l for l in table.index
+            if l in names and ATTENUATION_RANGE[0] <= table.at[l, "wavelength"] <= ATTENUATION_RANGE[1]]
 
 
 @functools.lru_cache(maxsize=1)

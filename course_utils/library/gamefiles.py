@@ -67,6 +67,24 @@ class GameInputs:
         return (self.errors == UPPER_LIMIT) & ~self.missing
 
 
+def _read_text(path) -> str:
+    """A text file as UTF-8 (a byte-order mark is dropped); clear errors for other encodings."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise GameFileError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
+        raise GameFileError(f"{path}: the file is UTF-16 text (or binary); save it as UTF-8 "
+                            "or plain ASCII text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = raw[:exc.start].count(b"\n") + 1
+        raise GameFileError(f"{path}, row {row}: byte {raw[exc.start]:#04x} is not UTF-8 text "
+                            "(a Latin-1 or Windows-1252 file?); save it as UTF-8") from None
+
+
 def _read_table(path: Path, delimiter: str | None = None, header_rows: int = 0,
                 ) -> tuple[list[list[str]], np.ndarray, list[int]]:
     """Read a numeric table; return the header rows, the numbers and their file row numbers.
@@ -74,10 +92,7 @@ def _read_table(path: Path, delimiter: str | None = None, header_rows: int = 0,
     Blank lines are skipped; rows are numbered as in the file (1-based), columns from 1.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise GameFileError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    text = _read_text(path)
     rows = [(i, [c.strip() for c in line.split(delimiter)])
             for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if len(rows) <= header_rows:
@@ -110,11 +125,7 @@ def _read_table(path: Path, delimiter: str | None = None, header_rows: int = 0,
 
 
 def _read_labels(path: Path) -> list[str]:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise GameFileError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    text = _read_text(path)
     # keep the labels exactly as written (CLOUDY labels may hold double spaces)
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
@@ -135,6 +146,9 @@ def read_game_inputs(intensities_path, errors_path, labels_path) -> GameInputs:
     labels = _read_labels(labels_path)
     wavelengths, intensities, rows = intensities[0], intensities[1:], rows[1:]
     error_wavelengths, errors, error_rows = errors[0], errors[1:], error_rows[1:]
+    if len(intensities) == 0:
+        raise GameFileError(f"{intensities_path}: no spectra; expected the wavelength row, then "
+                            "one spectrum per row")
     for values, path, file_rows, what in ((intensities, intensities_path, rows, "intensity"),
                                           (errors, errors_path, error_rows, "error")):
         invalid = values < 0 if what == "intensity" else (values < 0) & (values != UPPER_LIMIT)
@@ -259,6 +273,18 @@ def read_game_library(path) -> Library:
         raise GameFileError(f"{path}, row 1: {exc}") from None
     index = {c: i for i, c in enumerate(columns)}
     line_index = [index[c] for c in line_columns]
+    table = line_table(derived=True)
+    for name, col in zip(names, line_index):  # row 2: the wavelengths, not a model
+        cell = header[1][col]
+        try:
+            wave = float(cell)
+        except ValueError:
+            wave = np.nan
+        if not abs(wave - table.at[name, "wavelength"]) <= WAVELENGTH_TOLERANCE:
+            raise GameFileError(
+                f"{path}, row 2, column {col + 1}: {cell!r} is not the wavelength of "
+                f"{columns[col]!r} ({table.at[name, 'wavelength']:g} A); row 2 of a library "
+                "holds the lines' wavelengths, then one model per row")
     intensities = values[:, line_index]
     if (intensities < 0).any():
         i, j = np.argwhere(intensities < 0)[0]
