@@ -1,9 +1,13 @@
-"""Big-data arithmetic for notebook 01: moving data versus computing on it, and k-fold splits.
+"""Big-data arithmetic for notebooks 01 and 09: moving data versus computing on it, k-fold
+splits, and the size of the chunks a cube is cut into.
 
 - :func:`transfer_time`: how long a volume of data takes to move at a given rate.
 - :func:`measure_read_vs_compute`: time reading a freshly written file against a
   computation on the same numbers in memory, on this machine.
 - :func:`kfold_indices`: the train/test index sets of k-fold cross-validation.
+- :func:`chunk_bytes`, :func:`chunk_conditions`, :func:`largest_chunk_rows`: the bytes of a
+  strip of a MUSE cube, and whether a strip size suits a cluster's memory, disk, scheduler and
+  number of workers (notebook 09).
 """
 
 from __future__ import annotations
@@ -132,3 +136,49 @@ def kfold_indices(n_samples: int, n_splits: int = 5, shuffle: bool = False,
         train = np.concatenate([indices[:start], indices[stop:]])
         folds.append((train, test))
     return folds
+
+
+# ------------------------------------------------------------------ chunks of a cube (notebook 09)
+
+
+def chunk_bytes(chunk_rows: int, nx: int = 300, n_wave: int = 3681) -> int:
+    """Bytes of ``DATA`` + ``STAT`` (float32) in a strip of ``chunk_rows`` rows of an ``nx``-wide cube."""
+    return nx * chunk_rows * n_wave * 2 * 4
+
+
+def chunk_conditions(chunk_rows: int, worker_memory: float, read_rate: float, task_overhead: float,
+                     n_workers: int, nx: int = 300, n_wave: int = 3681,
+                     block_rows: int | None = None) -> dict[str, bool]:
+    """The four rules of thumb of notebook 09 for strips of ``chunk_rows`` rows of a cube.
+
+    A task reads whole spectra (``DATA`` and ``STAT`` in float32, :func:`chunk_bytes`) and,
+    while it computes, holds about three times that again in temporary arrays.
+
+    - ``"fits in memory"``: 4 x the chunk's bytes fit in half of a worker's memory (bytes);
+    - ``"overhead <= 1%"``: reading the chunk at ``read_rate`` (bytes/s) takes at least 100 times
+      the scheduler's ``task_overhead`` (s);
+    - ``"4 chunks per worker"``: the cube gives at least 4 chunks per worker, ``nx / chunk_rows >=
+      4 n_workers``, so all stay busy to the end;
+    - ``"whole GAME blocks"``: ``chunk_rows`` is a multiple of ``block_rows``
+      (default :data:`course_utils.cube.maps.BLOCK_ROWS`), as ``run_pipeline`` requires.
+    """
+    if block_rows is None:
+        from course_utils.cube.maps import BLOCK_ROWS as block_rows
+    size = chunk_bytes(chunk_rows, nx, n_wave)
+    return {"fits in memory": 4 * size <= worker_memory / 2,
+            "overhead <= 1%": size / read_rate >= 100 * task_overhead,
+            "4 chunks per worker": nx / chunk_rows >= 4 * n_workers,
+            "whole GAME blocks": chunk_rows % block_rows == 0}
+
+
+def largest_chunk_rows(worker_memory: float, read_rate: float, task_overhead: float, n_workers: int,
+                       nx: int = 300, n_wave: int = 3681, block_rows: int | None = None) -> int | None:
+    """The largest ``chunk_rows`` (at most ``nx``) meeting every :func:`chunk_conditions`, or None.
+
+    The largest, because among chunks that fit and keep every worker busy, bigger ones pay the
+    per-task costs (scheduling, opening the file, setting up the fit) the fewest times.
+    """
+    valid = [rows for rows in range(1, nx + 1)
+             if all(chunk_conditions(rows, worker_memory, read_rate, task_overhead, n_workers,
+                                     nx, n_wave, block_rows).values())]
+    return max(valid) if valid else None

@@ -57,9 +57,13 @@ def _report(status: str, name: str, hint: str = "") -> str:
 
 
 def _close(value: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, str]:
-    """Compare numbers, arrays or other objects; return (ok, why-not)."""
+    """Compare numbers, arrays or other objects; return (ok, why-not).
+
+    The why-not message never contains the expected value, only what was given (and, for
+    one number, whether it is too large or too small), so that it cannot be copied.
+    """
     if isinstance(expected, (str, bool)) or expected is None:
-        return value == expected, f"expected {expected!r}, got {value!r}"
+        return value == expected, f"{value!r} is not the expected answer"
     try:
         got = np.asarray(value, dtype=float)
         want = np.asarray(expected, dtype=float)
@@ -69,8 +73,18 @@ def _close(value: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, s
         return False, f"expected shape {want.shape}, got shape {got.shape}"
     ok = bool(np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
     if want.size == 1:
-        return ok, f"expected about {want.item():.6g}, got {got.item():.6g}"
+        g, w = got.item(), want.item()
+        side = " (too large)" if g > w else " (too small)" if g < w else ""
+        return ok, f"got {g:.6g}, not the expected value{side}"
     return ok, "some elements differ from the expected values"
+
+
+def _matches(value: Any, wrong: Any, rtol: float, atol: float) -> bool:
+    """True when ``value`` equals a known wrong answer (never raises)."""
+    try:
+        return _close(value, wrong, rtol, atol)[0]
+    except Exception:  # an odd answer is simply not this mistake
+        return False
 
 
 def check(
@@ -81,8 +95,11 @@ def check(
     rtol: float = 1e-6,
     atol: float = 0.0,
     hint: str = "",
+    mistakes: Sequence[tuple[Any, str]] = (),
 ) -> str:
     """Compare an answer with the expected value and print a verdict.
+
+    The verdict never shows the expected value.
 
     Parameters
     ----------
@@ -96,6 +113,9 @@ def check(
         Tolerances for numbers and arrays.
     hint
         What to look at when the answer is wrong.
+    mistakes
+        Known wrong answers and what to say about each: ``[(wrong_value, hint), ...]``.
+        An answer equal to one of them gets that targeted hint instead of ``hint``.
 
     Returns
     -------
@@ -107,15 +127,21 @@ def check(
     ok, why = _close(value, expected, rtol, atol)
     if ok:
         return _report(CORRECT, name)
+    for wrong, targeted in mistakes:
+        if _matches(value, wrong, rtol, atol):
+            hint = targeted
+            break
     return _report(NOT_YET, name, f"{why}. {hint}".strip() if hint else why)
 
 
 def check_true(value: Any, condition: Callable[[Any], bool], *, name: str = "answer",
-               hint: str = "") -> str:
+               hint: str | Callable[[Any], str] = "") -> str:
     """Check an answer with a condition rather than an exact value.
 
     ``condition(value)`` must return True for a correct answer; an exception inside it
-    counts as "not yet" (the message is shown), never as a crash.
+    counts as "not yet" (the message is shown), never as a crash. ``hint`` may be a
+    function of the answer that returns the hint: a diagnosis of the student's mistake,
+    called only when the answer is wrong (if it fails, no hint is shown).
     """
     if is_placeholder(value):
         return _report(NOT_ANSWERED, name)
@@ -124,8 +150,18 @@ def check_true(value: Any, condition: Callable[[Any], bool], *, name: str = "ans
     except NotImplementedError:
         return _report(NOT_ANSWERED, name)
     except Exception as exc:  # a student's answer may fail in any way; report, do not crash
-        return _report(NOT_YET, name, f"checking the answer raised {type(exc).__name__}: {exc}. {hint}".strip())
-    return _report(CORRECT if ok else NOT_YET, name, hint)
+        return _report(NOT_YET, name,
+                       f"checking the answer raised {type(exc).__name__}: {exc}. {_hint(hint, value)}".strip())
+    return _report(CORRECT if ok else NOT_YET, name, "" if ok else _hint(hint, value))
+
+
+def _hint(hint: str | Callable[[Any], str], value: Any) -> str:
+    if not callable(hint):
+        return hint
+    try:
+        return str(hint(value) or "")
+    except Exception:  # a diagnosis that fails on an odd answer gives no hint, not a crash
+        return ""
 
 
 def check_function(
@@ -136,12 +172,19 @@ def check_function(
     name: str | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-12,
-    hint: str = "",
+    hint: str | Callable[[Callable], str] = "",
+    mistakes: Sequence[tuple[Callable, str]] = (),
 ) -> str:
     """Call ``func`` and ``reference`` on each tuple of arguments in ``cases`` and compare.
 
     A function that is still the placeholder (``None``) or raises ``NotImplementedError``
-    is "not answered yet"; any other exception is "not yet" with its message.
+    is "not answered yet"; any other exception is "not yet" with its message. The verdict
+    never shows the reference's result.
+
+    Targeted hints: ``mistakes`` lists known wrong versions of the function and what to say
+    about each, ``[(wrong_func, hint), ...]``; when the answer agrees with one of them on the
+    first case it fails, that hint replaces ``hint``. ``hint`` itself may be a function that
+    receives the student's function and returns a diagnosis (called only when it is wrong).
     """
     name = name or getattr(reference, "__name__", "function")
     if is_placeholder(func):
@@ -152,12 +195,23 @@ def check_function(
         except NotImplementedError:
             return _report(NOT_ANSWERED, name)
         except Exception as exc:  # report the student's error, keep the notebook running
-            return _report(NOT_YET, name, f"calling it raised {type(exc).__name__}: {exc}. {hint}".strip())
+            return _report(NOT_YET, name,
+                           f"calling it raised {type(exc).__name__}: {exc}. {_hint(hint, func)}".strip())
         if is_placeholder(got):
             return _report(NOT_ANSWERED, name)
         ok, why = _close(got, reference(*args), rtol, atol)
         if not ok:
-            return _report(NOT_YET, name, f"{why}. {hint}".strip() if hint else why)
+            targeted = None
+            for wrong, text in mistakes:
+                try:
+                    expected_if_wrong = wrong(*args)
+                except Exception:  # a mistake that cannot run on this case is not the one made
+                    continue
+                if _matches(got, expected_if_wrong, rtol, atol):
+                    targeted = text
+                    break
+            text = targeted if targeted is not None else _hint(hint, func)
+            return _report(NOT_YET, name, f"{why}. {text}".strip() if text else why)
     return _report(CORRECT, name)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+from threadpoolctl import threadpool_limits
 
 from course_utils.nn import cross_entropy, one_hot, relu, softmax
 
@@ -44,6 +45,15 @@ def conv_output_shape(height: int, width: int, kernel_size: int, padding: int = 
     """Height and width of a convolution's output: (H + 2 padding - k) // stride + 1."""
     return ((height + 2 * padding - kernel_size) // stride + 1,
             (width + 2 * padding - kernel_size) // stride + 1)
+
+
+def conv_n_params(kernel_size: int, channels: int, n_filters: int) -> int:
+    """Trainable parameters of a convolution layer: k * k * C weights per filter, plus its bias.
+
+    The same weights serve every position of the image (weight sharing), so the count does not
+    depend on the image size.
+    """
+    return kernel_size * kernel_size * channels * n_filters + n_filters
 
 
 def conv2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -278,38 +288,44 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.history_: dict[str, list[float]] = {"loss": []}
         if X_val is not None:
             self.history_["val_accuracy"] = []
-        for epoch in range(self.n_epochs):
-            # Cosine schedule: big steps first, small ones at the end so the weights settle.
-            lr = self.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / self.n_epochs))
-            order = rng.permutation(len(x))
-            xs = random_shift(x, self.max_shift, rng)
-            losses = []
-            for start in range(0, len(x), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                loss, grads = self.loss_and_gradients(xs[batch], yi[batch], params)
-                losses.append(loss)
-                t += 1
-                lr_t = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-                for k, g in grads.items():
-                    m[k] = beta1 * m[k] + (1 - beta1) * g
-                    v[k] = beta2 * v[k] + (1 - beta2) * g * g
-                    params[k] -= (lr_t * m[k] / (np.sqrt(v[k]) + eps)).astype(self.dtype)
-            self.params_ = params  # so that score() below can predict with the current weights
-            self.history_["loss"].append(float(np.mean(losses)))
-            if X_val is not None:
-                self.history_["val_accuracy"].append(self.score(X_val, y_val))
+        # One BLAS thread: on mini-batches this small, threads only add overhead (measured:
+        # 3-5x slower with the default threads of a 2-core machine, as JupyterLab runs them).
+        with threadpool_limits(1, user_api="blas"):
+            for epoch in range(self.n_epochs):
+                # Cosine schedule: big steps first, small ones at the end so the weights settle.
+                lr = self.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / self.n_epochs))
+                order = rng.permutation(len(x))
+                xs = random_shift(x, self.max_shift, rng)
+                losses = []
+                for start in range(0, len(x), self.batch_size):
+                    batch = order[start:start + self.batch_size]
+                    loss, grads = self.loss_and_gradients(xs[batch], yi[batch], params)
+                    losses.append(loss)
+                    t += 1
+                    lr_t = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+                    for k, g in grads.items():
+                        m[k] = beta1 * m[k] + (1 - beta1) * g
+                        v[k] = beta2 * v[k] + (1 - beta2) * g * g
+                        params[k] -= (lr_t * m[k] / (np.sqrt(v[k]) + eps)).astype(self.dtype)
+                self.params_ = params  # so that score() below can predict with the current weights
+                self.history_["loss"].append(float(np.mean(losses)))
+                if X_val is not None:
+                    self.history_["val_accuracy"].append(self.score(X_val, y_val))
         self.params_ = params
         return self
 
     def feature_maps(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """The maps after each stage (``"conv"``, ``"relu"``, ``"pool"``) for images ``X``."""
         check_is_fitted(self, "params_")
-        return self.forward(self._images(X), self.params_)
+        with threadpool_limits(1, user_api="blas"):
+            return self.forward(self._images(X), self.params_)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes)."""
         check_is_fitted(self, "params_")
-        return softmax(self.forward(self._images(X), self.params_)["scores"].astype(float))
+        with threadpool_limits(1, user_api="blas"):
+            scores = self.forward(self._images(X), self.params_)["scores"]
+        return softmax(scores.astype(float))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The most probable class of each sample."""

@@ -47,3 +47,25 @@ def test_measure_read_vs_compute_cleans_up(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the temporary file is gone
     with pytest.raises(ValueError, match="size_mb"):
         measure_read_vs_compute(5000)
+
+
+def test_chunk_conditions_on_the_cluster_of_notebook_09():
+    from course_utils.bigdata import chunk_bytes, chunk_conditions, largest_chunk_rows
+    from course_utils.cube.maps import BLOCK_ROWS
+
+    cluster = dict(worker_memory=4e9, read_rate=200e6, task_overhead=1e-3, n_workers=4)
+    # one row of a 300 x 300 x 3681 cube: 300 spectra x 3681 channels x (4 + 4) bytes
+    assert chunk_bytes(1) == 300 * 3681 * 8 == 8_834_400
+    # memory: 4 x 8.83 MB x rows <= 2 GB up to 56 rows; overhead: >= 20 MB from 3 rows;
+    # balance: 300 / rows >= 16 up to 18 rows
+    assert chunk_conditions(56, **cluster, block_rows=1)["fits in memory"]
+    assert not chunk_conditions(57, **cluster, block_rows=1)["fits in memory"]
+    assert chunk_conditions(3, **cluster)["overhead <= 1%"] and not chunk_conditions(2, **cluster)["overhead <= 1%"]
+    assert chunk_conditions(18, **cluster)["4 chunks per worker"]
+    assert not chunk_conditions(19, **cluster)["4 chunks per worker"]
+    assert largest_chunk_rows(**cluster) == BLOCK_ROWS == 16
+    assert largest_chunk_rows(**cluster, block_rows=1) == 18
+    # one worker: balance allows 75 rows, memory 56, whole blocks 48
+    assert largest_chunk_rows(4e9, 200e6, 1e-3, 1) == 48
+    # a fast disk and a slow scheduler: a chunk big enough to hide the overhead does not fit
+    assert largest_chunk_rows(4e9, 2e9, 0.01, 1) is None

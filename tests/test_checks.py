@@ -14,7 +14,45 @@ def test_three_verdicts(capsys):
     assert checks.check(1.0, 1.0, name="x") == checks.CORRECT
     assert checks.check(2.0, 1.0, name="x", hint="add one") == checks.NOT_YET
     out = capsys.readouterr().out
-    assert "not answered yet" in out and "correct" in out and "add one" in out and "expected about 1" in out
+    assert "not answered yet" in out and "correct" in out and "add one" in out
+    assert "got 2, not the expected value (too large)" in out
+
+
+def test_verdicts_never_show_the_expected_value(capsys):
+    checks.check(0.0479641, 0.0612345, name="x")
+    checks.check("entropy", "gini", name="x")
+    checks.check_function(lambda x: x + 1.0, lambda x: x * 7.25, [(2.0,)], name="f")
+    out = capsys.readouterr().out
+    assert "0.0612345" not in out and "gini" not in out and "14.5" not in out
+    assert "0.0479641" in out and "entropy" in out and "(too small)" in out
+
+
+def test_known_mistakes_get_their_targeted_hint(capsys):
+    ref = lambda w: w / w.sum()  # noqa: E731
+    mistakes = [(lambda w: w, "divide by the sum of the weights"),
+                (lambda w: undefined_name, "never shown: this mistake cannot run")]  # noqa: F821
+    w = np.array([1.0, 3.0])
+    assert checks.check_function(lambda w: w * 1.0, ref, [(w,)], hint="generic",
+                                 mistakes=mistakes) == checks.NOT_YET
+    assert checks.check_function(lambda w: w * 2.0, ref, [(w,)], hint="generic",
+                                 mistakes=mistakes) == checks.NOT_YET
+    assert checks.check(12, 16, hint="generic", mistakes=[(12, "count the biases too")]) == checks.NOT_YET
+    assert checks.check(13, 16, hint="generic", mistakes=[(12, "count the biases too")]) == checks.NOT_YET
+    lines = capsys.readouterr().out.splitlines()
+    assert "divide by the sum" in lines[0] and "generic" not in lines[0]
+    assert "generic" in lines[1] and "divide by the sum" not in lines[1]
+    assert "count the biases" in lines[2] and "generic" in lines[3]
+
+
+def test_check_true_hint_can_diagnose_the_answer(capsys):
+    diagnose = lambda v: "too few rows" if v < 10 else "too many rows"  # noqa: E731
+    assert checks.check_true(4, lambda v: v == 16, hint=diagnose) == checks.NOT_YET
+    assert checks.check_true(48, lambda v: v == 16, hint=diagnose) == checks.NOT_YET
+    assert checks.check_true(16, lambda v: v == 16, hint=diagnose) == checks.CORRECT
+    assert checks.check_true("x", lambda v: v == 16, hint=lambda v: v < 10) == checks.NOT_YET  # broken diagnosis
+    out = capsys.readouterr().out.splitlines()
+    assert "too few rows" in out[0] and "too many rows" in out[1] and out[2].endswith("correct")
+    assert out[3] == "[answer] not yet"
 
 
 def test_arrays_shapes_and_strings():
@@ -104,3 +142,16 @@ def test_quiz_strict_raises_on_wrong_answer(monkeypatch):
     monkeypatch.setattr(checks, "strict", True)
     with pytest.raises(AssertionError):
         checks.quiz("b", "99.2")
+
+
+def test_check_function_hint_can_diagnose_the_function(capsys):
+    def diagnose(f):
+        return "rows must sum to one" if not np.allclose(f(np.ones((2, 3))).sum(axis=1), 1) else ""
+
+    ref = lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # noqa: E731
+    assert checks.check_function(np.exp, ref, [(np.ones((2, 3)),)], hint=diagnose) == checks.NOT_YET
+    assert checks.check_function(ref, ref, [(np.ones((2, 3)),)], hint=diagnose) == checks.CORRECT
+    assert checks.check_function(lambda z: z.T @ z, ref, [(np.ones((2, 3)),)], hint=diagnose) == checks.NOT_YET
+    out = capsys.readouterr().out.splitlines()
+    assert "rows must sum to one" in out[0] and out[1].endswith("correct")
+    assert "shape" in out[2] and "rows must sum to one" in out[2]

@@ -6,6 +6,7 @@ from scipy.signal import correlate2d
 from sklearn.datasets import load_digits
 
 from course_utils import cnn
+from course_utils.cnn import conv_forward
 from course_utils.nn import load_digits_split, numerical_gradient, relative_error
 
 SOBEL_X = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
@@ -41,6 +42,17 @@ def test_conv_output_shape(h, w, k, p, s, expected):
     assert cnn.conv_output_shape(h, w, k, p, s) == expected
     if s == 1:
         assert cnn.im2col(np.zeros((1, h, w, 1)), k, p).shape[1:3] == expected
+
+
+@pytest.mark.parametrize("k, c, f", [(3, 1, 64), (5, 3, 16)])
+def test_conv_n_params_counts_the_arrays_a_layer_trains(k, c, f):
+    # weights (C, k, k, F) as conv_forward uses them, one bias per filter
+    x, W, b = np.zeros((1, 8, 8, c)), np.zeros((c, k, k, f)), np.zeros(f)
+    assert conv_forward(x, W, b, padding=k // 2).shape == (1, 8, 8, f)
+    assert cnn.conv_n_params(k, c, f) == W.size + b.size
+    net = cnn.ConvNetClassifier(n_filters=f, kernel_size=k)
+    params = net.init_params(10, np.random.default_rng(0))
+    assert params["Wc"].size + params["bc"].size == cnn.conv_n_params(k, 1, f)
 
 
 def test_conv_backward_matches_numerical_gradient():
@@ -112,3 +124,21 @@ def test_wrong_image_shape_is_a_clear_error():
     net = cnn.ConvNetClassifier(n_epochs=1)
     with pytest.raises(ValueError, match=r"expected images of shape \(n, 64\)"):
         net.fit(np.zeros((4, 10)), [0, 1, 0, 1])
+
+
+def test_training_runs_on_one_blas_thread(monkeypatch):
+    # Default BLAS threads made training 3-5x slower on a 2-core machine (as JupyterLab runs it).
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen = []
+    original = cnn.ConvNetClassifier.loss_and_gradients
+
+    def spy(self, x, y, params):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return original(self, x, y, params)
+
+    monkeypatch.setattr(cnn.ConvNetClassifier, "loss_and_gradients", spy)
+    with threadpool_limits(2, user_api="blas"):  # as if the machine had free cores
+        cnn.ConvNetClassifier(image_shape=(4, 4), n_filters=2, n_epochs=1).fit(
+            np.random.default_rng(0).random((4, 16)), [0, 1, 0, 1])
+    assert seen and set(seen) == {1}
