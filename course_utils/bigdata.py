@@ -63,7 +63,8 @@ def time_until_download_exceeds(volume: u.Quantity, rate: u.Quantity, doubling_t
     volume, rate = u.Quantity(volume), u.Quantity(rate)
     doubling_time, limit = u.Quantity(doubling_time), u.Quantity(limit)
     if not doubling_time.unit.is_equivalent(u.s) or not limit.unit.is_equivalent(u.s):
-        raise u.UnitsError(f"doubling_time and limit must be times; got {doubling_time.unit} and {limit.unit}")
+        raise u.UnitsError(f"doubling_time and limit must be times; "
+                           f"got {doubling_time.unit} and {limit.unit}")
     today = transfer_time(volume, rate)
     return (doubling_time * np.log2((limit / today).to_value(u.dimensionless_unscaled))).to(u.yr)
 
