@@ -2,6 +2,8 @@
 splits, the size of the chunks a cube is cut into, and the first models of notebook 01.
 
 - :func:`transfer_time`: how long a volume of data takes to move at a given rate.
+- :func:`pass_time`: how long one pass over a data set takes when the data must arrive at a
+  given rate and the processor computes on them at its own rate (notebook 09).
 - :func:`time_until_download_exceeds`: when an archive that doubles at a fixed pace can no
   longer be downloaded within a given time.
 - :func:`measure_read_vs_compute`: time reading a freshly written file against a
@@ -37,6 +39,29 @@ def transfer_time(volume: u.Quantity, rate: u.Quantity) -> u.Quantity:
         raise u.UnitsError(f"expected a data volume (e.g. GB) and a rate (e.g. MB/s); "
                            f"got {volume.unit} and {rate.unit}")
     return (volume / rate).to(u.s)
+
+
+def pass_time(volume: u.Quantity, rate: u.Quantity, flop_rate: u.Quantity,
+              ops_per_value: float = 1.0, value_bytes: int = 4, overlap: bool = True) -> u.Quantity:
+    """Time of one pass over ``volume`` of numbers that arrive at ``rate`` and are computed on.
+
+    The volume holds values of ``value_bytes`` bytes each (4: the float32 of a MUSE cube); the
+    processor does ``ops_per_value`` operations on every value at ``flop_rate`` (operations per
+    second, e.g. ``20e9 / u.s``). When reading and computing ``overlap`` (the next block is read
+    while the processor works on this one), the slower of the two sets the time; otherwise they
+    add. ``rate`` may be infinite (the data are already at the processor) and ``ops_per_value``
+    zero (moving only), e.g. ``pass_time(1 * u.TB, 1 * u.Gbit / u.s, 20e9 / u.s, 0)``.
+    Returns a time quantity in seconds.
+    """
+    flop_rate = u.Quantity(flop_rate)
+    if not flop_rate.unit.is_equivalent(1 / u.s):
+        raise u.UnitsError(f"expected a rate of operations per second (e.g. 1e9 / u.s); got {flop_rate.unit}")
+    if ops_per_value < 0 or value_bytes <= 0:
+        raise ValueError(f"need ops_per_value >= 0 and value_bytes > 0, got {ops_per_value} and {value_bytes}")
+    move = transfer_time(volume, rate)
+    values = u.Quantity(volume).to_value(u.byte) / value_bytes
+    compute = (values * ops_per_value / flop_rate).to(u.s)
+    return np.maximum(move, compute) if overlap else move + compute
 
 
 def time_until_download_exceeds(volume: u.Quantity, rate: u.Quantity, doubling_time: u.Quantity,

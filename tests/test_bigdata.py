@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold
 
-from course_utils.bigdata import kfold_indices, measure_read_vs_compute, transfer_time
+from course_utils.bigdata import kfold_indices, measure_read_vs_compute, pass_time, transfer_time
 
 
 def test_transfer_time_lecture_figure():
@@ -15,6 +15,27 @@ def test_transfer_time_lecture_figure():
     assert transfer_time(1 * u.GiB, 1 * u.MiB / u.s).to_value(u.s) == pytest.approx(1024)
     with pytest.raises(u.UnitsError, match="rate"):
         transfer_time(100 * u.GB, 75 * u.MB)
+
+
+def test_pass_time_moving_against_computing():
+    flops = 1e9 / u.s
+    # 100 GB at 75 MB/s: 1333 s to move; 25e9 float32 values at 1 GFLOP/s: 25 s to compute
+    assert pass_time(100 * u.GB, 75 * u.MB / u.s, flops).to_value(u.s) == pytest.approx(1e11 / 75e6)
+    assert pass_time(100 * u.GB, 75 * u.MB / u.s, flops, overlap=False).to_value(u.s) == pytest.approx(1e11 / 75e6 + 25)
+    # 100 operations per value on data from fast memory: computing sets the time
+    assert pass_time(1 * u.GB, 10 * u.GB / u.s, flops, 100).to_value(u.s) == pytest.approx(25)
+    assert pass_time(1 * u.GB, 10 * u.GB / u.s, flops, 100, value_bytes=8).to_value(u.s) == pytest.approx(12.5)
+    # a network link in bits: 1 TB at 1 Gbit/s is 8000 s; moving only, or computing only
+    assert pass_time(1 * u.TB, 1 * u.Gbit / u.s, flops, 0).to_value(u.s) == pytest.approx(8000)
+    assert pass_time(1 * u.GiB, np.inf * u.byte / u.s, flops).to_value(u.s) == pytest.approx(2**30 / 4 / 1e9)
+    with pytest.raises(u.UnitsError, match="operations per second"):
+        pass_time(1 * u.GB, 1 * u.GB / u.s, 1e9 * u.byte / u.s)
+    with pytest.raises(ValueError, match="ops_per_value"):
+        pass_time(1 * u.GB, 1 * u.GB / u.s, flops, -1)
+    with pytest.raises(u.UnitsError, match="data volume"):  # a rate given where the volume goes
+        pass_time(1 * u.GB / u.s, 1 * u.GB / u.s, flops)
+    with pytest.raises(u.UnitsError, match="data volume"):  # a link speed without "per second"
+        pass_time(1 * u.TB, 1 * u.Gbit, flops)
 
 
 @pytest.mark.parametrize("n, k", [(10, 5), (11, 3), (103, 10), (7, 7)])
