@@ -1,9 +1,15 @@
 """Big-data arithmetic for notebooks 01 and 09: moving data versus computing on it, k-fold
-splits, and the size of the chunks a cube is cut into.
+splits, the size of the chunks a cube is cut into, and the first models of notebook 01.
 
 - :func:`transfer_time`: how long a volume of data takes to move at a given rate.
+- :func:`pass_time`: how long one pass over a data set takes when the data must arrive at a
+  given rate and the processor computes on them at its own rate (notebook 09).
+- :func:`time_until_download_exceeds`: when an archive that doubles at a fixed pace can no
+  longer be downloaded within a given time.
 - :func:`measure_read_vs_compute`: time reading a freshly written file against a
   computation on the same numbers in memory, on this machine.
+- :func:`schechter`, :func:`sample_schechter`: a relation with a short analytic form, the
+  luminosity function of Schechter (1976), and luminosities drawn from it.
 - :func:`kfold_indices`: the train/test index sets of k-fold cross-validation.
 - :func:`chunk_bytes`, :func:`chunk_conditions`, :func:`largest_chunk_rows`: the bytes of a
   strip of a MUSE cube, and whether a strip size suits a cluster's memory, disk, scheduler and
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def transfer_time(volume: u.Quantity, rate: u.Quantity) -> u.Quantity:
@@ -32,6 +39,63 @@ def transfer_time(volume: u.Quantity, rate: u.Quantity) -> u.Quantity:
         raise u.UnitsError(f"expected a data volume (e.g. GB) and a rate (e.g. MB/s); "
                            f"got {volume.unit} and {rate.unit}")
     return (volume / rate).to(u.s)
+
+
+def pass_time(volume: u.Quantity, rate: u.Quantity, flop_rate: u.Quantity,
+              ops_per_value: float = 1.0, value_bytes: int = 4, overlap: bool = True) -> u.Quantity:
+    """Time of one pass over ``volume`` of numbers that arrive at ``rate`` and are computed on.
+
+    The volume holds values of ``value_bytes`` bytes each (4: the float32 of a MUSE cube); the
+    processor does ``ops_per_value`` operations on every value at ``flop_rate`` (operations per
+    second, e.g. ``20e9 / u.s``). When reading and computing ``overlap`` (the next block is read
+    while the processor works on this one), the slower of the two sets the time; otherwise they
+    add. ``rate`` may be infinite (the data are already at the processor) and ``ops_per_value``
+    zero (moving only), e.g. ``pass_time(1 * u.TB, 1 * u.Gbit / u.s, 20e9 / u.s, 0)``.
+    Returns a time quantity in seconds.
+    """
+    flop_rate = u.Quantity(flop_rate)
+    if not flop_rate.unit.is_equivalent(1 / u.s):
+        raise u.UnitsError(f"expected a rate of operations per second (e.g. 1e9 / u.s); got {flop_rate.unit}")
+    if ops_per_value < 0 or value_bytes <= 0:
+        raise ValueError(f"need ops_per_value >= 0 and value_bytes > 0, got {ops_per_value} and {value_bytes}")
+    move = transfer_time(volume, rate)
+    values = u.Quantity(volume).to_value(u.byte) / value_bytes
+    compute = (values * ops_per_value / flop_rate).to(u.s)
+    return np.maximum(move, compute) if overlap else move + compute
+
+
+def time_until_download_exceeds(volume: u.Quantity, rate: u.Quantity, doubling_time: u.Quantity,
+                                limit: u.Quantity = 1 * u.yr) -> u.Quantity:
+    """When does one download of a growing archive take longer than ``limit``?
+
+    The archive holds ``volume`` today and doubles every ``doubling_time``:
+    V(t) = V0 2^(t / T). Downloading it at ``rate`` takes V(t) / rate, which reaches
+    ``limit`` at t = T log2(rate limit / V0). A negative result means that a download
+    already takes longer than ``limit``.
+
+    Parameters
+    ----------
+    volume
+        Size of the archive today (e.g. ``1 * u.PB``).
+    rate
+        Download speed (e.g. ``1 * u.Gbit / u.s``; bits and bytes are converted).
+    doubling_time
+        Time in which the archive doubles (e.g. ``1 * u.yr``).
+    limit
+        The longest acceptable download (default one year).
+
+    Returns
+    -------
+    Quantity
+        The time from today, in years.
+    """
+    volume, rate = u.Quantity(volume), u.Quantity(rate)
+    doubling_time, limit = u.Quantity(doubling_time), u.Quantity(limit)
+    if not doubling_time.unit.is_equivalent(u.s) or not limit.unit.is_equivalent(u.s):
+        raise u.UnitsError(f"doubling_time and limit must be times; "
+                           f"got {doubling_time.unit} and {limit.unit}")
+    today = transfer_time(volume, rate)
+    return (doubling_time * np.log2((limit / today).to_value(u.dimensionless_unscaled))).to(u.yr)
 
 
 def _evict_from_page_cache(path: Path) -> bool:
@@ -106,6 +170,33 @@ def measure_read_vs_compute(size_mb: float = 32.0, repeats: int = 3, seed: int =
     return {"size_mb": mb, "read_cold_s": read_cold, "read_cached_s": read_cached,
             "compute_s": compute, "read_cold_mb_per_s": mb / read_cold,
             "read_cached_mb_per_s": mb / read_cached, "compute_mb_per_s": mb / compute}
+
+
+def schechter(L: ArrayLike, phi_star: float, L_star: float, alpha: float) -> np.ndarray:
+    """Schechter's (1976, ApJ 203, 297) luminosity function, phi* (L/L*)^alpha exp(-L/L*).
+
+    A power law of slope ``alpha`` at the faint end, cut off exponentially above the
+    characteristic luminosity ``L_star``; ``phi_star`` sets the normalisation (here the
+    number of galaxies per unit luminosity, in whatever units ``L`` has).
+    """
+    x = np.asarray(L, dtype=float) / L_star
+    return phi_star * x**alpha * np.exp(-x)
+
+
+def sample_schechter(n: int, L_star: float, alpha: float, L_min: float, L_max: float,
+                     seed: int = 0) -> np.ndarray:
+    """``n`` luminosities between ``L_min`` and ``L_max`` drawn from a Schechter function.
+
+    Inverse-transform sampling: the cumulative distribution is integrated numerically on
+    a logarithmic grid (the function diverges at L = 0 when alpha <= -1, so a lower limit
+    is needed) and inverted by interpolation.
+    """
+    if not 0 < L_min < L_max:
+        raise ValueError(f"need 0 < L_min < L_max, got L_min={L_min}, L_max={L_max}")
+    grid = np.geomspace(L_min, L_max, 20_000)
+    pdf = schechter(grid, 1.0, L_star, alpha)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1]) * np.diff(grid))])
+    return np.interp(np.random.default_rng(seed).random(n), cdf / cdf[-1], grid)
 
 
 def kfold_indices(n_samples: int, n_splits: int = 5, shuffle: bool = False,

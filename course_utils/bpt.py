@@ -18,6 +18,7 @@ from course_utils.library import load_grid
 BPT_LINES = ("NII6583", "Halpha", "OIII5007", "Hbeta")
 FEATURES = ("log [NII]/Halpha", "log [OIII]/Hbeta")
 CLASS_NAMES = ("HII (star-forming)", "AGN (narrow-line region)")
+CLASS_COLOURS = ("tab:blue", "tab:red")  # HII, AGN: every figure of the classification uses these
 
 
 def _usable(grid: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +99,7 @@ def plot_bpt(ax: "matplotlib.axes.Axes", X: np.ndarray | None = None, y: np.ndar
 
     from course_utils.diagnostics import kauffmann03, kewley01_nii
 
-    colours = ("tab:blue", "tab:red")
+    colours = CLASS_COLOURS
     if model is not None:
         gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
         region = model.predict(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
@@ -115,3 +116,42 @@ def plot_bpt(ax: "matplotlib.axes.Axes", X: np.ndarray | None = None, y: np.ndar
     ax.set_xlabel(r"log([NII]6583 / H$\alpha$) [dex]")
     ax.set_ylabel(r"log([OIII]5007 / H$\beta$) [dex]")
     return ax
+
+
+def plot_bpt_tree(ax: "matplotlib.axes.Axes", tree, fontsize: float = 9) -> list:
+    """Draw a fitted two-class tree (HII = 0, AGN = 1) in the colours of :func:`plot_bpt`.
+
+    :func:`sklearn.tree.plot_tree` fills the boxes with its own palette (class 0 orange,
+    class 1 blue), the reverse of the BPT figures. Here each box is tinted with its
+    majority class's colour of :data:`CLASS_COLOURS`, the stronger the purer the node
+    (as plot_tree shades them).
+
+    Returns
+    -------
+    list
+        The boxes (matplotlib annotations) in the order of the tree's nodes (depth first).
+    """
+    from matplotlib.colors import to_rgb
+    from sklearn.tree import plot_tree
+
+    drawn = plot_tree(tree, feature_names=list(FEATURES), class_names=["HII", "AGN"], filled=True,
+                      impurity=True, ax=ax, fontsize=fontsize)
+    boxes = [a for a in drawn if a.get_bbox_patch() is not None]  # not the "True"/"False" labels
+    t = tree.tree_
+    order, stack = [], [0]
+    while stack:  # depth-first, left child first: the order in which plot_tree draws the boxes
+        node = stack.pop()
+        order.append(node)
+        if t.children_left[node] != -1:
+            stack += [t.children_right[node], t.children_left[node]]
+    if len(order) != len(boxes):
+        raise ValueError(f"expected one box per node ({len(order)}), plot_tree drew {len(boxes)}; "
+                         f"draw the whole tree (no max_depth in plot_tree)")
+    for node, box in zip(order, boxes):
+        fractions = t.value[node][0] / t.value[node][0].sum()
+        majority = int(np.argmax(fractions))
+        runner_up = np.sort(fractions)[-2]
+        strength = (fractions[majority] - runner_up) / (1 - runner_up) if runner_up < 1 else 0.0
+        colour = (1 - strength) * np.ones(3) + strength * np.array(to_rgb(CLASS_COLOURS[majority]))
+        box.get_bbox_patch().set_facecolor(colour)
+    return boxes

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold
 
-from course_utils.bigdata import kfold_indices, measure_read_vs_compute, transfer_time
+from course_utils.bigdata import kfold_indices, measure_read_vs_compute, pass_time, transfer_time
 
 
 def test_transfer_time_lecture_figure():
@@ -15,6 +15,27 @@ def test_transfer_time_lecture_figure():
     assert transfer_time(1 * u.GiB, 1 * u.MiB / u.s).to_value(u.s) == pytest.approx(1024)
     with pytest.raises(u.UnitsError, match="rate"):
         transfer_time(100 * u.GB, 75 * u.MB)
+
+
+def test_pass_time_moving_against_computing():
+    flops = 1e9 / u.s
+    # 100 GB at 75 MB/s: 1333 s to move; 25e9 float32 values at 1 GFLOP/s: 25 s to compute
+    assert pass_time(100 * u.GB, 75 * u.MB / u.s, flops).to_value(u.s) == pytest.approx(1e11 / 75e6)
+    assert pass_time(100 * u.GB, 75 * u.MB / u.s, flops, overlap=False).to_value(u.s) == pytest.approx(1e11 / 75e6 + 25)
+    # 100 operations per value on data from fast memory: computing sets the time
+    assert pass_time(1 * u.GB, 10 * u.GB / u.s, flops, 100).to_value(u.s) == pytest.approx(25)
+    assert pass_time(1 * u.GB, 10 * u.GB / u.s, flops, 100, value_bytes=8).to_value(u.s) == pytest.approx(12.5)
+    # a network link in bits: 1 TB at 1 Gbit/s is 8000 s; moving only, or computing only
+    assert pass_time(1 * u.TB, 1 * u.Gbit / u.s, flops, 0).to_value(u.s) == pytest.approx(8000)
+    assert pass_time(1 * u.GiB, np.inf * u.byte / u.s, flops).to_value(u.s) == pytest.approx(2**30 / 4 / 1e9)
+    with pytest.raises(u.UnitsError, match="operations per second"):
+        pass_time(1 * u.GB, 1 * u.GB / u.s, 1e9 * u.byte / u.s)
+    with pytest.raises(ValueError, match="ops_per_value"):
+        pass_time(1 * u.GB, 1 * u.GB / u.s, flops, -1)
+    with pytest.raises(u.UnitsError, match="data volume"):  # a rate given where the volume goes
+        pass_time(1 * u.GB / u.s, 1 * u.GB / u.s, flops)
+    with pytest.raises(u.UnitsError, match="data volume"):  # a link speed without "per second"
+        pass_time(1 * u.TB, 1 * u.Gbit, flops)
 
 
 @pytest.mark.parametrize("n, k", [(10, 5), (11, 3), (103, 10), (7, 7)])
@@ -69,3 +90,50 @@ def test_chunk_conditions_on_the_cluster_of_notebook_09():
     assert largest_chunk_rows(4e9, 200e6, 1e-3, 1) == 48
     # a fast disk and a slow scheduler: a chunk big enough to hide the overhead does not fit
     assert largest_chunk_rows(4e9, 2e9, 0.01, 1) is None
+
+
+def test_time_until_download_exceeds():
+    from course_utils.bigdata import time_until_download_exceeds
+
+    # 1 PB at 1 Gbit/s (125 MB/s) takes 8e6 s today; one Julian year is 3.15576e7 s
+    t = time_until_download_exceeds(1 * u.PB, 1 * u.Gbit / u.s, 1 * u.yr)
+    assert t.unit == u.yr
+    assert t.value == pytest.approx(np.log2(3.15576e7 / 8e6))
+    # the doubling time scales the answer; a ten times faster link buys log2(10) doubling times
+    slow = time_until_download_exceeds(1 * u.PB, 1 * u.Gbit / u.s, 1.5 * u.yr)
+    assert slow.value == pytest.approx(1.5 * t.value)
+    fast = time_until_download_exceeds(1 * u.PB, 10 * u.Gbit / u.s, 1 * u.yr)
+    assert (fast - t).value == pytest.approx(np.log2(10))
+    # already too big: negative
+    assert time_until_download_exceeds(10 * u.PB, 12.5 * u.MB / u.s, 1 * u.yr).value < 0
+    with pytest.raises(u.UnitsError):
+        time_until_download_exceeds(1 * u.PB, 1 * u.Gbit / u.s, 1 * u.GB)
+
+
+def test_schechter_integral_is_the_gamma_function():
+    from scipy.integrate import quad
+    from scipy.special import gamma
+
+    from course_utils.bigdata import schechter
+
+    # integral of phi* (L/L*)^alpha exp(-L/L*) dL = phi* L* Gamma(alpha + 1) for alpha > -1
+    for alpha, L_star in [(-0.5, 2.0), (0.3, 0.7)]:
+        total, _ = quad(lambda L: schechter(L, 3.0, L_star, alpha), 0, np.inf)
+        assert total == pytest.approx(3.0 * L_star * gamma(alpha + 1), rel=1e-6)
+    assert schechter(np.array([2.0]), 1.0, 2.0, -1.2) == pytest.approx(np.exp(-1.0))
+
+
+def test_sample_schechter_follows_the_function():
+    from scipy import stats
+    from scipy.integrate import quad
+
+    from course_utils.bigdata import sample_schechter, schechter
+
+    L = sample_schechter(5000, L_star=3.0, alpha=-1.2, L_min=0.1, L_max=30.0, seed=1)
+    assert L.min() >= 0.1 and L.max() <= 30.0
+    norm = quad(lambda x: schechter(x, 1, 3.0, -1.2), 0.1, 30.0)[0]
+    cdf = np.vectorize(lambda x: quad(lambda t: schechter(t, 1, 3.0, -1.2), 0.1, x)[0] / norm)
+    assert stats.kstest(L, cdf).pvalue > 0.01
+    assert np.array_equal(L, sample_schechter(5000, 3.0, -1.2, 0.1, 30.0, seed=1))
+    with pytest.raises(ValueError, match="L_min"):
+        sample_schechter(10, 1.0, -1.0, 0.0, 1.0)

@@ -52,3 +52,40 @@ def test_plot_bpt_draws_regions_points_and_lines():
     xd, yd = line.get_data()
     assert np.allclose(yd, 0.61 / (xd - 0.47) + 1.19)
     plt.close(fig)
+
+
+def test_tree_boxes_take_the_colours_of_the_bpt_scatter():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+    from sklearn.tree import DecisionTreeClassifier
+
+    from course_utils.bpt import CLASS_COLOURS, plot_bpt_tree
+
+    X, y, _ = bpt_dataset(noise_dex=0.1, seed=0)
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    fig, ax = plt.subplots()
+    boxes = plot_bpt_tree(ax, tree)
+    t = tree.tree_
+    assert len(boxes) == t.node_count
+    blue, red = (np.array(to_rgb(c)) for c in CLASS_COLOURS)
+    order, stack = [], [0]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        if t.children_left[node] != -1:
+            stack += [t.children_right[node], t.children_left[node]]
+    for node, box in zip(order, boxes):
+        colour = np.array(box.get_bbox_patch().get_facecolor()[:3])
+        hii, agn = t.value[node][0]
+        assert str(int(t.n_node_samples[node])) in box.get_text()  # the box belongs to this node
+        if hii > agn:  # tinted towards the HII blue, never towards the AGN red
+            assert np.linalg.norm(colour - blue) <= np.linalg.norm(colour - red)
+        elif agn > hii:
+            assert np.linalg.norm(colour - red) <= np.linalg.norm(colour - blue)
+        else:
+            assert np.allclose(colour, 1.0)  # an even node stays white
+    assert min(b.get_fontsize() for b in boxes) >= 9
+    plt.close(fig)
