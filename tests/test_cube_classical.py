@@ -132,3 +132,53 @@ def test_strong_line_metallicities_follow_the_calibrations():
         strong_line_oh(maps, "R23")
     with pytest.raises(KeyError, match="SIII9069"):
         te_siii(maps, A_V)
+
+
+def test_tabulated_densitometer_agrees_with_pyneb_solver():
+    # the maps invert PyNeb's emissivities by interpolation; PyNeb's own solver (getTemDen,
+    # tolerance 1e-3 in the ratio) must agree, and the inversion must reproduce the ratio
+    from course_utils import nebular
+
+    ratio = np.linspace(0.5, 1.44, 12).reshape(SHAPE)
+    maps = _maps({"SII6716": ratio, "SII6731": 1.0}, a_v=np.zeros(SHAPE))
+    n_e = sii_density(maps)
+    np.testing.assert_allclose(nebular.sii_ratio(n_e.ravel()), ratio.ravel(), atol=1e-5)
+    solver = nebular.ne_sii(ratio.ravel())
+    np.testing.assert_allclose(n_e.ravel()[:-2], solver[:-2], rtol=0.005)  # off the plateau
+    np.testing.assert_allclose(n_e.ravel()[-2:], solver[-2:], rtol=0.05)   # near the limit
+
+
+@pytest.mark.parametrize("func, element, stage, strong, auroral, names", [
+    (te_nii, "N", 2, 6584, 5755, ("NII6583", "NII5755")),
+    (te_siii, "S", 3, 9069, 6312, ("SIII9069", "SIII6312")),
+])
+def test_auroral_temperature_with_a_density_map(func, element, stage, strong, auroral, names):
+    import pyneb as pn
+
+    atom = pn.Atom(element, stage)
+    temperature = np.linspace(8000.0, 16000.0, 12).reshape(SHAPE)
+    density = np.geomspace(10.0, 3.0e4, 12).reshape(SHAPE)
+    density[0, 1] = np.nan  # no density there: no temperature
+    ratio = np.vectorize(lambda t, n: _emissivity(atom, t, n if n > 0 else 100.0, strong)
+                         / _emissivity(atom, t, n if n > 0 else 100.0, auroral))(temperature, density)
+    maps = _maps({names[0]: ratio, names[1]: 1.0}, a_v=np.zeros(SHAPE))
+    te = func(maps, np.zeros(SHAPE), density=density)
+    assert np.isnan(te[0, 1])
+    np.testing.assert_allclose(np.delete(te.ravel(), 1), np.delete(temperature.ravel(), 1),
+                               rtol=0.003)
+    # at one density for all, the same as PyNeb's solver
+    solver = {"N": nebular_te_nii, "S": nebular_te_siii}[element]
+    flat = func(maps, np.zeros(SHAPE), density=100.0)
+    np.testing.assert_allclose(flat.ravel(), solver(ratio.ravel(), 100.0), rtol=0.003)
+
+
+def nebular_te_nii(ratio, density):
+    from course_utils import nebular
+
+    return nebular.te_nii(ratio, density)
+
+
+def nebular_te_siii(ratio, density):
+    from course_utils import nebular
+
+    return nebular.te_siii(ratio, density)

@@ -205,3 +205,25 @@ def test_radial_profile_can_stop_where_annuli_leave_the_field():
     np.testing.assert_allclose(complete["n"][2:], 2 * np.pi * complete["r_mid"][2:] * 0.5 / 0.04,
                                rtol=0.1)
     assert (full["n"].iloc[-1] < 0.5 * 2 * np.pi * full["r_mid"].iloc[-1] * 0.5 / 0.04)
+
+
+def test_property_maps_blank_masked_spaxels_and_ignore_outliers_in_the_colour_scale(in_memory):
+    import matplotlib.pyplot as plt
+
+    from course_utils.cube import PropertyMaps, plot_property_maps
+
+    props = in_memory.properties
+    oh = np.array(props["12+log(O/H)_mean"])
+    finite = np.argwhere(np.isfinite(oh))
+    (y0, x0), (y1, x1) = finite[0], finite[-1]
+    oh[y1, x1] = 100.0  # one wild spaxel must not set the colour scale
+    maps = PropertyMaps({"12+log(O/H)_mean": oh}, props.wcs, props.shape)
+    mask = np.zeros(props.shape, dtype=bool)
+    mask[y0, x0] = True
+    fig = plot_property_maps(maps, "mean", mask=mask)
+    image = fig.axes[0].images[0]
+    shown = np.ma.filled(image.get_array(), np.nan)
+    assert np.isnan(shown[y0, x0]) and np.isfinite(oh[y0, x0])
+    assert image.get_clim()[1] < 20
+    assert fig.get_size_inches()[0] <= 10
+    plt.close("all")

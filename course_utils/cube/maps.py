@@ -297,17 +297,30 @@ def _sky_axes(ax) -> None:
         ax.coords[0].set_major_formatter("hh:mm:ss.s")
 
 
-def plot_property_maps(maps: PropertyMaps, stat: str = "mean", properties=None):
-    """One WCS panel per property for one statistic (mean, std, p16, p84 ...)."""
+def plot_property_maps(maps: PropertyMaps, stat: str = "mean", properties=None,
+                       ncols: int = 2, mask: np.ndarray | None = None):
+    """One WCS panel per property for one statistic (mean, std, p16, p84 ...).
+
+    ``ncols`` panels a row, 5 in wide each (two make a figure that a laptop shows at full
+    size). ``mask``: spaxels to leave blank, e.g. flagged ones (``maps["flag"] > 0``). Each
+    colour scale spans the 2nd to 98th percentile of its map, so a few noisy spaxels at the
+    edge of the field do not flatten the rest."""
     import matplotlib.pyplot as plt
 
     properties = list(properties or maps.properties)
-    fig = plt.figure(figsize=(4.8 * len(properties), 4.2))
+    nrows = -(-len(properties) // ncols)
+    fig = plt.figure(figsize=(5.0 * min(ncols, len(properties)), 4.0 * nrows))
     for i, prop in enumerate(properties):
-        ax = fig.add_subplot(1, len(properties), i + 1, projection=maps.wcs)
+        ax = fig.add_subplot(nrows, ncols, i + 1, projection=maps.wcs)
         unit = PROPERTY_UNITS.get(prop, "")
-        plot_map(maps[f"{prop}_{stat}"], maps.wcs, ax=ax, title=f"{prop} ({stat})",
-                 label=f"{prop} [{unit}]" if unit else prop)
+        image = np.array(maps[f"{prop}_{stat}"], dtype=float)
+        if mask is not None:
+            image[np.asarray(mask, dtype=bool)] = np.nan
+        vmin, vmax = (np.nanpercentile(image, [2, 98]) if np.isfinite(image).any()
+                      else (None, None))
+        what = f"{stat} of {prop}" if stat != "std" else f"σ of {prop}"
+        plot_map(image, maps.wcs, ax=ax, title=f"{prop} ({stat})", vmin=vmin, vmax=vmax,
+                 label=f"{what} [{unit}]" if unit else what)
     fig.tight_layout()
     return fig
 
