@@ -80,6 +80,8 @@ def test_every_row_says_what_exercises_the_idea(map_text):
 
 
 def test_planned_ideas_name_an_existing_notebook(map_text):
+    if PLANNED not in map_text.splitlines():
+        pytest.skip("no planned ideas: every idea of the map is taught")
     rows = table_rows(map_text, PLANNED)
     assert rows, "the planned table is empty: remove the section instead"
     for row in rows:
