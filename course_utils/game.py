@@ -324,18 +324,18 @@ class _Calibration:
     def inputs(X: np.ndarray, centre: np.ndarray, spread: np.ndarray, eps: np.ndarray) -> np.ndarray:
         return np.hstack([X, centre, np.log10(spread + eps)])
 
-    def shift(self, X: np.ndarray, centre: np.ndarray, spread: np.ndarray) -> np.ndarray:
-        """Predicted mean residual (the centre's bias), ``(n_spectra, n_properties)``."""
+    def shift(self, inputs: np.ndarray) -> np.ndarray:
+        """Predicted mean residual (the centre's bias), ``(n_spectra, n_properties)``, from
+        :meth:`inputs`."""
+        n = (len(inputs), len(self.use_shift))
         if self.shift_model is None:
-            return np.zeros_like(centre)
-        shift = np.asarray(self.shift_model.predict(self.inputs(X, centre, spread, self.eps)),
-                           dtype=float).reshape(centre.shape)
+            return np.zeros(n)
+        shift = np.asarray(self.shift_model.predict(inputs), dtype=float).reshape(n)
         return shift * self.use_shift
 
-    def scale(self, X: np.ndarray, centre: np.ndarray, spread: np.ndarray) -> np.ndarray:
-        """Predicted residual size, shape ``(n_spectra, n_properties)``."""
-        log_size = self.scale_model.predict(self.inputs(X, centre, spread, self.eps))
-        return np.exp(np.asarray(log_size, dtype=float))
+    def scale(self, inputs: np.ndarray) -> np.ndarray:
+        """Predicted residual size, shape ``(n_spectra, n_properties)``, from :meth:`inputs`."""
+        return np.exp(np.asarray(self.scale_model.predict(inputs), dtype=float))
 
     def z(self, levels: np.ndarray) -> np.ndarray:
         """Quantiles of the scaled residual at ``levels``, shape ``(len(levels), n_properties)``."""
@@ -604,17 +604,18 @@ class Game(BaseEstimator):
         shift_model = net().fit(inputs, truth - centre)
         calibration = _Calibration(None, eps, np.zeros((1, len(self.properties_))), np.inf,
                                    shift_model)
-        residual = truth - centre - calibration.shift(features(I), centre, spread)
+        residual = truth - centre - calibration.shift(inputs)
         calibration.scale_model = net().fit(inputs, np.log(np.abs(residual) + eps))
         # 2. quantiles of the scaled residuals on the second half,
         # where the bias correction is also kept only for the properties it improves (it
         # cannot, for instance, on the few distinct models of a small library)
         I, E, truth, centre, spread, raw = sets[1]
-        shift = calibration.shift(features(I), centre, spread)
+        inputs = _Calibration.inputs(features(I), centre, spread, eps)
+        shift = calibration.shift(inputs)
         calibration.use_shift = (np.mean((truth - centre - shift) ** 2, axis=0)
                                  < np.mean((truth - centre) ** 2, axis=0))
-        residual = truth - centre - calibration.shift(features(I), centre, spread)
-        z = residual / calibration.scale(features(I), centre, spread)
+        residual = truth - centre - shift * calibration.use_shift
+        z = residual / calibration.scale(inputs)
         calibration.quantiles = np.quantile(z, _Calibration.LEVELS, axis=0)
         # 3. the misfit limit, on the second half observed with the model error as well
         I, E = _mock_spectra(X[rows_b] * 10 ** (rng.normal(0.0, np.log10(1 + MODEL_ERROR),
@@ -782,8 +783,9 @@ class Game(BaseEstimator):
         spread = raw.std(axis=1)
         misfit = self._misfit(mask, I, E, self._candidates(centre, raw))
         flag[misfit > calibration.misfit_limit] |= FLAG_NOT_REPRODUCED
-        scale = calibration.scale(features(I), centre, spread)
-        centre = centre + calibration.shift(features(I), centre, spread)
+        inputs = calibration.inputs(features(I), centre, spread, calibration.eps)
+        scale = calibration.scale(inputs)
+        centre = centre + calibration.shift(inputs)
         z = calibration.z(_draw_levels(int(self.n_draws)))            # sorted, (n_draws, n_props)
         values = centre[:, None, :] + scale[:, None, :] * z[None, :, :]
         if paired:  # each draw takes the rank of its Monte Carlo draw
