@@ -168,14 +168,14 @@ def _stats(values: np.ndarray, pmf: np.ndarray) -> np.ndarray:
     """
     mean = pmf @ values
     std = np.sqrt(np.clip(pmf @ values**2 - mean**2, 0.0, None))
-    levels = [PERCENTILES[s] / 100 for s in STATS if s in PERCENTILES]
+    names = list(PERCENTILES)
     if len(values) == 1:
-        quantiles = np.repeat(values[None, :], len(pmf), axis=0)[:, [0] * len(levels)]
+        quantiles = np.repeat(values[None, :], len(pmf), axis=0)[:, [0] * len(names)]
     else:
         cdf = np.cumsum(pmf, axis=1) - 0.5 * pmf
-        quantiles = np.array([[np.interp(q, c, values) for q in levels] for c in cdf])
-    columns = {"mean": mean, "std": std}
-    columns.update({s: quantiles[:, i] for i, s in enumerate(s for s in STATS if s in PERCENTILES)})
+        quantiles = np.array([[np.interp(PERCENTILES[n] / 100, c, values) for n in names]
+                              for c in cdf])
+    columns = dict(zip(names, quantiles.T), mean=mean, std=std)
     return np.column_stack([columns[s] for s in STATS])
 
 

@@ -162,9 +162,8 @@ def _library(args, lines: list[str]) -> tuple[Library, list[str]]:
         raise UsageError(f"{args.labels}: none of the lines is in {where}")
     if library is None:
         library = build_library(args.library_size, kept, seed=args.seed)
-    elif len(library) < max(MIN_MODELS, args.cv_folds):
-        raise UsageError(f"{args.library}: {len(library)} models; GAME needs at least "
-                         f"{max(MIN_MODELS, args.cv_folds)}")
+    elif len(library) < MIN_MODELS:  # also enough for the folds: MAX_FOLDS < MIN_MODELS
+        raise UsageError(f"{args.library}: {len(library)} models; GAME needs at least {MIN_MODELS}")
     return library, kept
 
 
