@@ -34,6 +34,7 @@ import pandas as pd
 
 from course_utils import diagnostics as diag
 from course_utils.bayes import GridLikelihood
+from course_utils.cube.classical import CASE_B_HALPHA_HBETA
 from course_utils.game import Game
 from course_utils.library import build_library
 from course_utils.observations import HIISample, compare_to_direct, load_hii_regions
@@ -41,8 +42,6 @@ from course_utils.observations import HIISample, compare_to_direct, load_hii_reg
 STRONG_LINES = ["OII3726_29", "Hbeta", "OIII5007", "NII6583", "SII6716_31"]
 EXTENDED_LINES = ["OII3726_29", "Hbeta", "OIII4363", "OIII4959", "OIII5007", "Halpha", "NII6583"]
 PROPERTIES = ["12+log(O/H)", "log U", "log P/k"]
-#: Case-B Halpha/Hbeta at 10^4 K (Osterbrock & Ferland 2006), for dereddened spectra.
-HALPHA_HBETA = 2.86
 
 
 def strong_lines(I: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -50,8 +49,8 @@ def strong_lines(I: pd.DataFrame) -> dict[str, np.ndarray]:
 
     The published Halpha is used where there is one, case B (2.86 Hbeta) elsewhere.
     """
-    halpha = I["Halpha"].where(I["Halpha"] > 0, HALPHA_HBETA * I["Hbeta"]) if "Halpha" in I \
-        else HALPHA_HBETA * I["Hbeta"]
+    halpha = I["Halpha"].where(I["Halpha"] > 0, CASE_B_HALPHA_HBETA * I["Hbeta"]) if "Halpha" in I \
+        else CASE_B_HALPHA_HBETA * I["Hbeta"]
     out = {
         "PP04 N2": diag.pp04_n2(diag.n2(I["NII6583"], halpha)),
         "PP04 O3N2": diag.pp04_o3n2(diag.o3n2(I["OIII5007"], I["Hbeta"], I["NII6583"], halpha)),

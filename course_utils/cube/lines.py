@@ -349,7 +349,6 @@ def _fit_kinematics(wave, group, y, w, redshift, ref_index, v_max, s_max, snr_sc
         done = (better & (chi2[a] - chi2_new < CHI2_TOL)) | small | ~ok
         take = a[better]
         v[take], s[take], coef[take] = v_new[better], s_new[better], coef_new[better]
-        basis[take] = b_new[better]
         # rejected steps leave a spaxel's linearisation as it was: only accepted ones redo it
         normal[take], rhs[take], chi2[take] = linearise(
             y[take], w[take], b_new[better], dv_new[better], ds_new[better], coef_new[better],

@@ -290,7 +290,7 @@ def read_game_library(path) -> Library:
         i, j = np.argwhere(intensities < 0)[0]
         raise GameFileError(f"{path}, row {rows[i]}, column {line_index[j] + 1}: negative "
                             f"intensity {intensities[i, j]:g}")
-    meta = line_table(derived=True).loc[names, ["wavelength", "species"]]
+    meta = table.loc[names, ["wavelength", "species"]]
     return Library(pd.DataFrame(intensities, columns=names),
                    pd.DataFrame(values[:, [index[c] for c in LABELS]], columns=list(LABELS)),
                    meta, dict(file=str(path)))
