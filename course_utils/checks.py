@@ -201,16 +201,15 @@ def check_function(
             return _report(NOT_ANSWERED, name)
         ok, why = _close(got, reference(*args), rtol, atol)
         if not ok:
-            targeted = None
             for wrong, text in mistakes:
                 try:
                     expected_if_wrong = wrong(*args)
                 except Exception:  # a mistake that cannot run on this case is not the one made
                     continue
                 if _matches(got, expected_if_wrong, rtol, atol):
-                    targeted = text
                     break
-            text = targeted if targeted is not None else _hint(hint, func)
+            else:
+                text = _hint(hint, func)
             return _report(NOT_YET, name, f"{why}. {text}".strip() if text else why)
     return _report(CORRECT, name)
 

@@ -684,11 +684,11 @@ def mutant_plan(path: Path) -> MutantPlan:
     tagged = {i for i in parsed if SOLUTION_TAG in nb.cells[i].get("metadata", {}).get("tags", [])}
     exercises = [i for i, items in parsed.items()
                  if i in tagged or any(isinstance(b, _Block) and b.kind == "solution" for b in items)]
-    for i, items in parsed.items():
-        stray = [b for b in items if isinstance(b, _Block) and b.kind == "mutant"]
-        if stray and i not in exercises:
-            raise NotebookError(f"{name}, cell {i}, line {stray[0].begin}: a MUTANT block replaces "
-                                f"the '{BEGIN}' block above it in the same cell; this cell has none")
+    for i, items in parsed.items():  # outside exercises and in tagged cells, nothing to replace
+        for b in items:
+            if isinstance(b, _Block) and b.kind == "mutant" and (i in tagged or b.replaces is None):
+                raise NotebookError(f"{name}, cell {i}, line {b.begin}: a MUTANT block replaces "
+                                    f"the '{BEGIN}' block above it in the same cell; this cell has none")
     mutants: list[Mutant] = []
     notes: list[str] = []
     for n, i in enumerate(exercises):
@@ -701,9 +701,6 @@ def mutant_plan(path: Path) -> MutantPlan:
             if not (isinstance(block, _Block) and block.kind == "mutant"):
                 continue
             where = f"{name}, cell {i}, line {block.begin}"
-            if i in tagged or block.replaces is None:
-                raise NotebookError(f"{where}: a MUTANT block replaces the '{BEGIN}' block above "
-                                    "it in the same cell; this cell has none")
             code = _mutant_code(block)
             if not any(line.strip() for line in code):
                 raise NotebookError(f"{where}: mutant {block.description!r} has no code "
@@ -713,12 +710,14 @@ def mutant_plan(path: Path) -> MutantPlan:
             mutants.append(Mutant(i, block.description, source, last))
             written += 1
         # quizzes: one mutant per wrong option of each question answered in a solution block
-        targets = ([(None, "\n".join(_with(items, None, []).splitlines()), "")] if i in tagged else
+        targets = ([(None, _with(items, None, []), "")] if i in tagged else
                    [(b, "\n".join(b.body), b.indent) for b in items
                     if isinstance(b, _Block) and b.kind == "solution"])
         answers: set[str] = set()
+        all_assigned: set[str] = set()
         for target, code, indent in targets:
             assigned = set(_assigned_names(code))
+            all_assigned |= assigned
             for j in scope:
                 for variable, question in _quiz_calls(trees[j], checking):
                     if variable not in assigned:
@@ -730,10 +729,9 @@ def mutant_plan(path: Path) -> MutantPlan:
                     answers.add(variable)
                     for letter in q.why:
                         if letter != q.correct:
-                            lines = (target.raw[1:-1] if target else []) + [f"{indent}{variable} = {letter!r}"]
+                            lines = (target.body if target else []) + [f"{indent}{variable} = {letter!r}"]
                             mutants.append(Mutant(i, f"quiz {question} answered {letter!r}",
                                                   _with(items, target, lines), max(last, j)))
-        all_assigned = set().union(*(set(_assigned_names(code)) for _, code, _ in targets))
         if written < MIN_MUTANTS and not (all_assigned and all_assigned <= answers):
             notes.append(f"cell {i}: exercise with {written} mutant(s); the course asks for "
                          f"at least {MIN_MUTANTS}")
