@@ -126,7 +126,7 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
     if row_offset % block_rows:
         raise ValueError(f"row_offset={row_offset} must be a multiple of block_rows={block_rows}")
     inten, err, spaxels = line_maps.game_inputs(lines, min_detected=min_detected)
-    if prepare and len(inten):
+    if prepare:
         game = prepare_game(game, inten, err)
     ny, nx = line_maps.shape
     maps: dict[str, np.ndarray] = {}
@@ -155,9 +155,9 @@ def prepare_game(game, intensities, errors):
 
     The copy shares the estimator's trained models and keeps its own noise levels, so the
     caller's estimator is not tied to this cube. Estimators without ``prepare`` are returned
-    as they are.
+    as they are, and so is any estimator when there are no spaxels.
     """
-    if not callable(getattr(game, "prepare", None)):
+    if not len(intensities) or not callable(getattr(game, "prepare", None)):
         return game
     prepared = copy.copy(game)
     prepared.prepared_ = {}

@@ -160,7 +160,7 @@ def _run_dask(paths, game, settings, scheduler, chunk_rows):
                 # models that depend on the data set are made once, here, for the whole cube
                 inten, err, _ = line_maps.game_inputs(
                     game_lines(game, line_maps), min_detected=settings["game"]["min_detected"])
-                prepared = prepare_game(game, inten, err) if len(inten) else game
+                prepared = prepare_game(game, inten, err)
                 # a fresh key per call: a hashed key shared with an earlier call on the same
                 # client can be released by that call while this one still needs it
                 game_future = client.scatter(prepared, broadcast=True, hash=False)
