@@ -9,8 +9,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.tree import DecisionTreeRegressor
 
-from course_utils.game import (FLAG_FEW_LINES, FLAG_NOT_REPRODUCED, FLAG_NOT_STAR_FORMING, FLOOR,
-                               MIN_MODELS, PROPERTIES, STATS, Game, GameInputError, cross_validate,
+from course_utils.game import (BASE_NOISE, FLAG_FEW_LINES, FLAG_NOT_REPRODUCED,
+                               FLAG_NOT_STAR_FORMING, FLOOR, MIN_MODELS, PROPERTIES, STATS, Game, GameInputError, cross_validate,
                                describe_flag, feature_importances, features, pattern_id,
                                truncated_normal)
 from course_utils.library import MUSE_LINES, Library, build_library, grid_model, load_grid
@@ -102,11 +102,13 @@ def test_pattern_training_set_is_normalised_within_the_pattern(game):
 
 def test_pattern_models_are_trained_once_and_cached(library, held_out):
     game = Game(n_draws=5).fit(library)
+    # fitting trains the all-lines model at BASE_NOISE, which later models start from
+    assert list(game.models_) == [("1" * len(LINES), (BASE_NOISE,) * len(LINES))]
     spectra = held_out.intensities.iloc[:20].copy()
     spectra.iloc[:10, 2] = 0.0
     game.predict(spectra)
     models = dict(game.models_)
-    assert len(models) == 2
+    assert len(models) == 3  # the base and one model for each of the two patterns
     game.predict(spectra)
     assert all(game.models_[k] is m for k, m in models.items())
 
