@@ -387,6 +387,12 @@ class Game(BaseEstimator):
         ``None``: the library's own dust prior. ``(low, high)``: first give every library model
         a new A_V drawn uniformly in this range (mag), with the library's attenuation curve;
         ``(0, 0)`` for spectra that are already corrected for dust.
+    model_error
+        Relative error of the library's line fluxes as a description of the observed nebulae
+        (0, the default: the library is exact). With ``calibrate=True`` the held-out models
+        that calibrate the uncertainties are observed with it too (a lognormal factor per
+        line), so the reported intervals include it, as NebulaBayes adds its ``grid_error``
+        (Thomas et al. 2018). The domain flag always allows :data:`MODEL_ERROR`.
     random_state
         Seed of the regressors, the hold-out, the noise-aware perturbations and the Monte
         Carlo draws (``None`` means 0: the course's results are reproducible).
@@ -398,7 +404,7 @@ class Game(BaseEstimator):
         detected-line pattern and noise level met in :meth:`predict` (the all-lines model at
         :data:`BASE_NOISE`, which they start from, when the estimator is fitted).
     calibrations_
-        Fitted calibrations by ``(pattern, noise, errors)`` key.
+        Fitted calibrations by ``(pattern, noise, errors, model_error)`` key.
     bounds_
         The library's range of each property, ``(low, high)`` arrays: every reported
         statistic lies inside it.
@@ -413,6 +419,7 @@ class Game(BaseEstimator):
         noise_aware: bool | float = True,
         calibrate: bool = True,
         av_range: tuple[float, float] | None = None,
+        model_error: float = 0.0,
         random_state: int | None = 0,
     ):
         self.properties = properties
@@ -422,6 +429,7 @@ class Game(BaseEstimator):
         self.noise_aware = noise_aware
         self.calibrate = calibrate
         self.av_range = av_range
+        self.model_error = model_error
         self.random_state = random_state
 
     # ----------------------------------------------------------------- fitting
@@ -451,6 +459,10 @@ class Game(BaseEstimator):
                                  or not 0 <= seed < 2**32):
             raise ValueError(f"random_state={seed!r}: expected None or a whole number from 0 "
                              f"to {2**32 - 1}")
+        error = self.model_error
+        if isinstance(error, bool) or not isinstance(error, (int, float, np.number)) \
+                or not 0 <= float(error) <= 1:
+            raise ValueError(f"model_error={error!r}: expected a relative error from 0 to 1")
         if self.av_range is not None:
             low, high = self.av_range
             if not 0 <= low <= high:
@@ -601,7 +613,8 @@ class Game(BaseEstimator):
         model = self.model_for(pattern, noise)
         if not self.calibrate:
             return model, None
-        key = (pattern, _noise_key(noise), _noise_key(level))
+        # model_error is part of the key: set_params(model_error=...) needs no refit
+        key = (pattern, _noise_key(noise), _noise_key(level), float(self.model_error))
         if key not in self.calibrations_:
             self.calibrations_[key] = self._calibration(model, mask, templates)
         return model, self.calibrations_[key]
@@ -617,7 +630,8 @@ class Game(BaseEstimator):
         sets = []
         for rows in (np.arange(half), np.arange(half, len(X))):
             rows = rows_b = np.resize(rows, max(len(rows), CALIBRATION_MOCKS))
-            I, E = _mock_spectra(X[rows], templates, rng)
+            I, E = _mock_spectra(_with_model_error(X[rows], self.model_error, rng), templates,
+                                 rng)
             raw = self._raw_draws(model, I, E, rng)
             centre, spread = np.median(raw, axis=1), raw.std(axis=1)
             sets.append((I, E, Y[rows], centre, spread, raw))
@@ -644,9 +658,7 @@ class Game(BaseEstimator):
         z = residual / calibration.scale(inputs)
         calibration.quantiles = np.quantile(z, _Calibration.LEVELS, axis=0)
         # 3. the misfit limit, on the second half observed with the model error as well
-        I, E = _mock_spectra(X[rows_b] * 10 ** (rng.normal(0.0, np.log10(1 + MODEL_ERROR),
-                                                             (len(rows_b), X.shape[1]))),
-                             templates, rng)
+        I, E = _mock_spectra(_with_model_error(X[rows_b], MODEL_ERROR, rng), templates, rng)
         raw = self._raw_draws(model, I, E, rng)
         misfit = self._misfit(mask, I, E, self._candidates(np.median(raw, axis=1), raw))
         calibration.misfit_limit = float(np.quantile(misfit, MISFIT_QUANTILE))
@@ -954,6 +966,15 @@ def _templates(I: np.ndarray, E: np.ndarray | None) -> np.ndarray:
     if E is None:
         return np.zeros((1, I.shape[1]))
     return np.where(E == UPPER_LIMIT, -1.0, np.where(E > 0, E / I, 0.0))
+
+
+def _with_model_error(X: np.ndarray, error: float, rng: np.random.Generator) -> np.ndarray:
+    """Library intensities times an independent lognormal factor per line, of relative
+    size ``error`` (sigma log10(1 + error) dex): models that describe a nebula only to that
+    precision. Unchanged (and no random numbers drawn) for ``error == 0``."""
+    if error == 0:
+        return X
+    return X * 10 ** rng.normal(0.0, np.log10(1 + error), X.shape)
 
 
 def _mock_spectra(X: np.ndarray, templates: np.ndarray, rng: np.random.Generator):

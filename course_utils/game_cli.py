@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-dust", action="store_true",
                      help="the spectra are corrected for dust: fit dust-free models (A_V = 0) "
                      "instead of A_V from 0 to 3 mag")
+    run.add_argument("--model-error", type=float, default=0.0, metavar="F",
+                     help="relative error of the models' line fluxes, 0 to 1, included in the "
+                     "uncertainties (default: 0, the models are exact; NebulaBayes uses 0.1)")
     run.add_argument("--regressor", choices=["default", "game2019"], default="default",
                      help="'default' (multi-output MLP) or 'game2019' (GAME's published "
                      "AdaBoost configuration; slow)")
@@ -124,6 +127,8 @@ def _check_args(args) -> None:
         raise UsageError(f"--seed must be from 0 to {2**32 - 1}, got {args.seed}")
     if args.library is None and args.library_size < MIN_MODELS:
         raise UsageError(f"--library-size must be at least {MIN_MODELS}, got {args.library_size}")
+    if not 0 <= args.model_error <= 1:  # also false for nan
+        raise UsageError(f"--model-error must be from 0 to 1, got {args.model_error}")
     if not 2 <= args.cv_folds <= MAX_FOLDS:
         raise UsageError(f"--cv-folds must be from 2 to {MAX_FOLDS}, got {args.cv_folds}")
     if args.cv_models < args.cv_folds:
@@ -203,7 +208,8 @@ def _run(args, tmp: Path) -> None:
                          f"(every intensity of {lines} is 0)")
     game = Game(properties=args.properties, lines=lines, regressor=args.regressor,
                 n_draws=args.draws, noise_aware=not args.noise_free,
-                av_range=(0.0, 0.0) if args.no_dust else None, random_state=args.seed)
+                av_range=(0.0, 0.0) if args.no_dust else None, model_error=args.model_error,
+                random_state=args.seed)
     game.fit(library)
     cv_models = min(args.cv_models, len(game.library_))
 

@@ -70,6 +70,17 @@ def test_good_files_give_one_row_per_spectrum(files, tmp_path):
     assert run["lines"] == LINES and set(run["flag_bits"]) == {"1", "2", "4", "8"}
 
 
+def test_model_error_widens_the_intervals(files, tmp_path):
+    widths = {}
+    for error in ("0", "0.3"):
+        out = tmp_path / f"out{error}"
+        assert main(args(files, out) + ["--model-error", error]) == 0
+        assert json.loads((out / "run.json").read_text())["options"]["model_error"] == float(error)
+        table = pd.read_csv(out / "output_ml.csv")
+        widths[error] = table["12+log(O/H)_p84"] - table["12+log(O/H)_p16"]
+    assert np.median(widths["0.3"] / widths["0"]) > 1.5
+
+
 def test_built_library_and_property_choice(files, tmp_path):
     out = tmp_path / "out"
     argv = args(files, out)
@@ -169,7 +180,7 @@ def test_help_documents_every_option():
                             capture_output=True, text=True, check=True)
     for option in ("--intensities", "--errors", "--labels", "--out", "--properties", "--draws",
                    "--library-size", "--library", "--seed", "--save-draws",
-                   "--drop-unknown-lines", "--noise-free", "--no-dust"):
+                   "--drop-unknown-lines", "--noise-free", "--no-dust", "--model-error"):
         assert option in result.stdout
 
 
@@ -200,6 +211,8 @@ def test_header_only_intensities_fail_before_training(files, tmp_path, capsys):
     ("--cv-models", "1", "--cv-models"), ("--cv-folds", "1000", "--cv-folds"),
     ("--cv-folds", "1", "--cv-folds"), ("--draws", "100000000", "--draws"),
     ("--draws", "1e8", "--draws"), ("--library-size", "5", "--library-size"),
+    ("--model-error", "-0.1", "--model-error"), ("--model-error", "nan", "--model-error"),
+    ("--model-error", "10%", "--model-error"),
 ])
 def test_option_values_are_checked_before_any_work(files, tmp_path, capsys, option, value,
                                                    message):
