@@ -141,6 +141,17 @@ def kewley01_oi(log_oi_ha) -> np.ndarray:
 BPT_CLASSES = ("star-forming", "composite", "AGN")
 
 
+def above_kewley01_nii(log_nii_ha, log_oiii_hb) -> np.ndarray:
+    """True where a point lies on or above the K01 line in the [NII] BPT diagram (every point
+    right of its asymptote, x >= 0.47, does). ``-inf`` stands for a ratio known only to be
+    small (an upper limit on the numerator); NaN is never above.
+    """
+    x = np.asarray(log_nii_ha, dtype=float)
+    y = np.asarray(log_oiii_hb, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (x >= 0.47) | ((x < 0.47) & (y >= kewley01_nii(np.minimum(x, 0.4699))))
+
+
 def bpt_class(log_nii_ha, log_oiii_hb) -> np.ndarray:
     """Classify points in the [NII] BPT diagram: 0 star-forming (below K03), 1 composite
     (between K03 and K01), 2 AGN (above K01); -1 where a ratio is not finite.
@@ -148,6 +159,5 @@ def bpt_class(log_nii_ha, log_oiii_hb) -> np.ndarray:
     x = np.asarray(log_nii_ha, dtype=float)
     y = np.asarray(log_oiii_hb, dtype=float)
     below_k03 = (x < 0.05) & (y < kauffmann03(np.minimum(x, 0.0499)))
-    below_k01 = (x < 0.47) & (y < kewley01_nii(np.minimum(x, 0.4699)))
-    cls = np.where(below_k03, 0, np.where(below_k01, 1, 2))
+    cls = np.where(below_k03, 0, np.where(above_kewley01_nii(x, y), 2, 1))
     return np.where(np.isfinite(x) & np.isfinite(y), cls, -1)

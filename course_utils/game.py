@@ -904,7 +904,7 @@ class Game(BaseEstimator):
         line. An upper limit on [NII] or [OIII] leaves its ratio unknown from below, so only
         measured numerators count; an upper limit on Halpha or Hbeta makes the ratio a lower
         bound, which is enough to be sure."""
-        from course_utils.diagnostics import kewley01_nii
+        from course_utils.diagnostics import above_kewley01_nii
 
         lines = [l for l, m in zip(self.lines_, mask) if m]
         need = ("NII6583", "Halpha", "OIII5007", "Hbeta")
@@ -919,8 +919,7 @@ class Game(BaseEstimator):
                          -np.inf)
             y = np.where(measured("OIII5007"), np.log10(I[:, col["OIII5007"]] / I[:, col["Hbeta"]]),
                          -np.inf)
-            above = (x >= 0.47) | ((x < 0.47) & (y > kewley01_nii(np.minimum(x, 0.46))))
-        flag[above] = FLAG_NOT_STAR_FORMING
+        flag[above_kewley01_nii(x, y)] = FLAG_NOT_STAR_FORMING
         return flag
 
     def noise_level(self, I: np.ndarray, E: np.ndarray | None, mask: np.ndarray,

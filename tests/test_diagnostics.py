@@ -34,3 +34,18 @@ def test_bpt_lines_and_classes():
     x = np.array([-1.0, -0.2, 0.3, np.nan])
     y = np.array([-0.5, 0.0, 1.0, 0.0])
     assert list(d.bpt_class(x, y)) == [0, 1, 2, -1]
+
+
+def test_above_kewley01_treats_minus_infinity_as_a_small_ratio():
+    # K01 (Kewley et al. 2001): y = 0.61 / (x - 0.47) + 1.19, tending to 1.19 as x -> -inf;
+    # right of its asymptote x = 0.47 every point is above it
+    x = np.array([-0.5, -0.5, 0.5, -np.inf, -np.inf, np.nan, 0.0])
+    y = np.array([1.0, 0.0, -1.0, 1.5, 1.0, 5.0, -np.inf])
+    assert list(d.above_kewley01_nii(x, y)) == [True, False, True, True, False, False, False]
+    # on finite points it is the AGN class of bpt_class, except that bpt_class calls a point
+    # below K03 star-forming first: at log N2 < ~-1.2 K03 runs above K01
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-2, 1, 2000), rng.uniform(-1.5, 1.5, 2000)
+    above, cls = d.above_kewley01_nii(x, y), d.bpt_class(x, y)
+    assert np.array_equal(cls == 2, above & (cls != 0))
+    assert np.all(x[above & (cls == 0)] < -1.0)
