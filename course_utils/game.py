@@ -584,9 +584,11 @@ class Game(BaseEstimator):
 
         Later :meth:`predict` calls on any part of these spectra (the blocks of a cube, say)
         reuse the noise levels and calibrations computed here from all of them, instead of
-        training new models for each part's own errors.
+        training new models for each part's own errors. Each call replaces the data set of
+        the previous one (trained models and calibrations stay cached).
         """
         self._check_fitted()
+        self.prepared_ = {}  # a new dict, so a shallow copy's preparation leaves the original's
         I, E, _ = self._as_arrays(intensities, errors)
         I, E = _normalise(I, E)
         detected = np.isfinite(I) & (I > 0)

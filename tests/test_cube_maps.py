@@ -172,6 +172,7 @@ class PreparedN2Game(SeededN2Game):
 
     def prepare(self, intensities, errors):
         self.prepared.append(len(intensities))
+        return self
 
     def predict(self, intensities, errors=None, draw_seed=None):
         out = super().predict(intensities, errors, draw_seed)

@@ -113,7 +113,8 @@ def game_maps(line_maps: LineMaps, game, lines=None, min_detected: int = 3,
         the cube is split into chunks (chunks must be whole blocks).
     prepare
         Before the blocks, call ``game.prepare(intensities, errors)`` once on every spaxel
-        to be predicted, if the estimator has that method: models that depend on the data
+        to be predicted, if the estimator has that method (returning the estimator, as
+        ``fit`` does), on a shallow copy of it: models that depend on the data
         set (one per detected-line pattern, trained and calibrated at the data's noise) are
         then made once, not once per block. The chunked pipeline prepares on the whole cube
         and passes False for its strips.
@@ -159,10 +160,7 @@ def prepare_game(game, intensities, errors):
     """
     if not len(intensities) or not callable(getattr(game, "prepare", None)):
         return game
-    prepared = copy.copy(game)
-    prepared.prepared_ = {}
-    prepared.prepare(intensities, errors)
-    return prepared
+    return copy.copy(game).prepare(intensities, errors)
 
 
 # --------------------------------------------------------------------------- BPT map
