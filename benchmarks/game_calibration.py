@@ -192,8 +192,10 @@ def section_cube(size: int) -> None:
         props = run_pipeline(path, game).properties
         estimated = np.isfinite(props["12+log(O/H)_mean"])
         usable = estimated & (props["flag"] == 0)
+        dig = estimated & (f_dig > 0.5)
         print(f" model_error={model_error:g}: spaxels with an estimate {estimated.sum()}, "
-              f"flagged {np.sum(estimated & (props['flag'] > 0))}")
+              f"flagged {np.sum(estimated & (props['flag'] > 0))}; where diffuse gas gives more "
+              f"than half of H-alpha, flagged {np.sum(dig & (props['flag'] > 0))} of {dig.sum()}")
         # The cube's physics differs from the library's on purpose (diffuse gas mixed into
         # the spectra, N/O scatter, another dust curve), so coverage is also shown where
         # diffuse gas gives less than 5% of H-alpha, with the bias and the typical half-width.

@@ -30,9 +30,10 @@ QUESTIONS = {
              "dex, far beyond their sigma; a flag of 0 does not certify the estimate.",
         "b": "No: the flag does not use the Kauffmann line; its BPT bit is the Kewley et al. "
              "(2001) maximum-starburst line, and DIG spectra lie below it.",
-        "c": "Yes: the flag's main bit is raised when no library model reproduces the line "
-             "ratios within the errors plus a 10% model error. A mix of HII-region light and DIG "
-             "resembles some low-U, low-pressure model closely enough, so it passes.",
+        "c": "Yes: that is all the flag's main bit tests, at GAME's estimate. The DIG spectra "
+             "fit the library worse than the HII-dominated ones (the model misses their [OIII] "
+             "by a few tenths of a dex), but on the class's small library they stay under that "
+             "threshold: a flag of 0 does not certify the estimate.",
         "d": "No: a spaxel with upper limits can have flag 0; the few-lines bit is set only with "
              "fewer than three detected lines.",
     }),
