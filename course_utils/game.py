@@ -279,9 +279,10 @@ def default_regressor(random_state: int | None = 0) -> MLPRegressor:
     measurement on a 50 000-model library with the 10 MUSE lines (2 cores): one network for
     all properties costs what one per property would, so fitting and the Monte Carlo
     predictions are ~4x cheaper than per-property models. Trained noise-aware and tested on
-    spectra with 10% errors it reaches RMSE 0.039 dex (12+log O/H) and 0.048 dex (log U),
-    against 0.139 and 0.079 for GAME's published AdaBoost configuration trained as GAME
-    does (``benchmarks/game_accuracy.py``), and fits ~40x faster (``benchmarks/game_speed.py``).
+    spectra with 10% errors it reaches RMSE 0.037 dex (12+log O/H) and 0.043 dex (log U),
+    against 0.060 and 0.059 for GAME's published AdaBoost configuration trained as GAME
+    does, both calibrated (``benchmarks/game_accuracy.py``), and fits ~40x faster
+    (``benchmarks/game_speed.py``).
     Wider layers (128, 128) changed the RMSE by < 0.002 dex and predict ~3x slower; (32, 32)
     lost ~0.003 dex in 12+log(O/H). 45 epochs rather than 30 (the network now trains on the
     90% of the library that calibration leaves): on dust-free spectra at 10% errors, RMSE
