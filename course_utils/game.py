@@ -17,7 +17,7 @@ Differences from the public GAME code (each fixes a weak point of it):
 - optional noise-aware training (described by Ucci et al. 2018, absent from the public code):
   the library is perturbed with the relative errors of the spectra being fitted. The network
   for those errors starts from one trained at a reference noise (:data:`BASE_NOISE`) when the
-  estimator is fitted, so a new data set costs a short fine-tune, not a fresh fit;
+  estimator is fitted, so a new data set costs a short fine-tune, not a fresh fit.
 
 Beyond the public code, the estimator knows when it may be wrong:
 
@@ -76,7 +76,7 @@ NOISE_COPIES = 3
 #: Mini-batch steps of an MLP warm-started from a fitted model on the same or more lines
 #: (another noise level, or a pattern with a line missing); never more epochs than a fresh
 #: fit. Measured on a 20 000-model library with the 10 MUSE lines, starting from the model
-#: trained at :data:`BASE_NOISE`: 1000 steps (~1/5 of a fresh fit's cost) match a fresh fit
+#: trained at :data:`BASE_NOISE`: 1000 steps (~1/5 of a fresh fit there) match a fresh fit
 #: within 0.002 dex in O/H and U at 2%, 5% and 20% errors and at the noise of the class cube
 #: (400 steps: up to 0.006 dex worse in log U). For a missing Halpha or [OIII] at 10% noise,
 #: 400 steps were already within 0.002 dex of a fresh fit.
@@ -377,8 +377,9 @@ class Game(BaseEstimator):
     noise_aware
         ``True`` (default): for each detected-line pattern, train on the library perturbed
         with the median relative error of each line among the spectra being predicted
-        (Ucci et al. 2018), starting from a model fitted at :data:`BASE_NOISE`. A number: that relative error for every line. ``False``: train on
-        the noise-free library, as the public GAME code does.
+        (Ucci et al. 2018), starting from a model fitted at :data:`BASE_NOISE`. A number:
+        that relative error for every line. ``False``: train on the noise-free library, as
+        the public GAME code does.
     calibrate
         ``True`` (default): widen the Monte Carlo distributions by the regressor's own error,
         learned on held-out library models observed with the spectra's errors, and check that
