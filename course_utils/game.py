@@ -488,7 +488,8 @@ class Game(BaseEstimator):
             absent = [n for n in names if n not in table.columns]
             if absent:
                 raise KeyError(f"{kind} not in the library: {absent}; it has {list(table.columns)}")
-        self._make_model()  # fail early on a bad regressor
+        # fail early on a bad regressor; only the default MLP can start from a fitted model
+        warm_startable = isinstance(self._make_model(), _MultiOutput)
         if self.av_range is not None:
             library = library.with_dust(self.av_range, seed=self._seed())
         X = np.asarray(library.intensities[self.lines_], dtype=float)
@@ -516,7 +517,7 @@ class Game(BaseEstimator):
         everything = "1" * len(self.lines_)
         if self.noise_aware is not True:
             self.model_for(everything, self._fixed_noise())
-        elif self.regressor == "default":
+        elif warm_startable:
             # the noise level comes from the data: train the model it will start from
             self.model_for(everything, np.full(len(self.lines_), BASE_NOISE))
         return self
