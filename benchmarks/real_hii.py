@@ -49,8 +49,8 @@ def strong_lines(I: pd.DataFrame) -> dict[str, np.ndarray]:
 
     The published Halpha is used where there is one, case B (2.86 Hbeta) elsewhere.
     """
-    halpha = I["Halpha"].where(I["Halpha"] > 0, CASE_B_HALPHA_HBETA * I["Hbeta"]) if "Halpha" in I \
-        else CASE_B_HALPHA_HBETA * I["Hbeta"]
+    case_b = CASE_B_HALPHA_HBETA * I["Hbeta"]
+    halpha = I["Halpha"].where(I["Halpha"] > 0, case_b) if "Halpha" in I else case_b
     out = {
         "PP04 N2": diag.pp04_n2(diag.n2(I["NII6583"], halpha)),
         "PP04 O3N2": diag.pp04_o3n2(diag.o3n2(I["OIII5007"], I["Hbeta"], I["NII6583"], halpha)),

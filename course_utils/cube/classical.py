@@ -98,6 +98,9 @@ DENSITY_RANGE = (1.0, 1.0e5)
 #: Temperature range (K) of the auroral-line thermometers.
 TEMPERATURE_RANGE = (3000.0, 50000.0)
 _N_DENSITY, _N_TEMPERATURE = 41, 400     # table nodes (log-spaced)
+#: Density nodes of the [SII] table: it is read for the density itself, so it needs many more
+#: than the auroral tables, where density only shifts the temperature curves a little.
+_N_SII_DENSITY = 1640
 
 
 def _invert(x_grid: np.ndarray, ratio_grid: np.ndarray, ratio: np.ndarray) -> np.ndarray:
@@ -120,7 +123,7 @@ def _invert(x_grid: np.ndarray, ratio_grid: np.ndarray, ratio: np.ndarray) -> np
 
 @lru_cache(maxsize=None)
 def _sii_table(temperature: float) -> tuple[np.ndarray, np.ndarray]:
-    density = np.geomspace(*DENSITY_RANGE, 40 * _N_DENSITY)
+    density = np.geomspace(*DENSITY_RANGE, _N_SII_DENSITY)
     return density, np.asarray(nebular.sii_ratio(density, temperature), dtype=float)
 
 
