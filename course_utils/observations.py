@@ -47,6 +47,14 @@ EXAMPLE_LINES = ("OII3726_29", "OII3726", "OII3729", "Hbeta", "OIII4363", "OIII4
                  "OIII5007", "Halpha", "NII6583")
 #: Physical bounds a published value must respect (anything outside is a transcription error).
 BOUNDS = {"OH_Te": (6.0, 10.0), "Te_OIII": (3000.0, 30000.0), "Te_NII": (3000.0, 30000.0)}
+#: The lowest 12+log(O/H) measured in any HII region: 6.86, a region of SBS 0335-052W (Izotov
+#: et al. 2009, as quoted by Izotov et al. 2019, A&A 623, A40; the most metal-poor galaxy as a
+#: whole, J0811+4730, has 6.98 +- 0.02, Izotov et al. 2018, MNRAS 473, 1956).
+LOWEST_OH = 6.86
+#: How far below :data:`LOWEST_OH` a published value may lie before it is marked as doubtful:
+#: several times the 0.02-0.03 dex errors of those measurements, so that a value that agrees
+#: with the most metal-poor regions within its errors is kept.
+LOWEST_OH_MARGIN = 0.1
 
 
 class HIIDataError(ValueError):
@@ -66,7 +74,10 @@ class HIISample:
         ``OH_Te`` (12+log(O/H) from the electron temperature), ``Te_OIII``, ``Te_NII`` (K) and
         their ``_err`` columns, NaN where not published.
     meta
-        ``name``, ``galaxy``, ``source``, ``reference``, ``release_line``, ``line_list``.
+        ``name``, ``galaxy``, ``source``, ``reference``, ``release_line``, ``line_list``, and
+        ``quality``: empty for a usable row, otherwise why its abundance is doubtful (see
+        :func:`data_quality`). The file's values are kept as published; comparisons with the
+        direct method leave the doubtful rows out (:attr:`usable`).
     path
         The file read.
     """
@@ -88,6 +99,11 @@ class HIISample:
     def extended(self) -> pd.Series:
         """True for the rows with published errors (``line_list == "extended"``)."""
         return self.meta["line_list"] == "extended"
+
+    @property
+    def usable(self) -> pd.Series:
+        """True for the rows whose direct-method abundance can be trusted (empty ``quality``)."""
+        return self.meta["quality"] == ""
 
     def select(self, mask) -> "HIISample":
         """The regions where ``mask`` (boolean, aligned with the rows) is true."""
@@ -190,6 +206,42 @@ def _check(numbers: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
              "compute it from")
 
 
+def data_quality(intensities: pd.DataFrame, oh_te: pd.Series) -> pd.Series:
+    """Why each row's direct-method abundance is doubtful; an empty string where it is not.
+
+    A row is doubtful when
+
+    - its 12+log(O/H) lies more than :data:`LOWEST_OH_MARGIN` below :data:`LOWEST_OH`, the
+      lowest abundance measured in any HII region: an impossible value, most likely an error
+      of the compilation;
+    - another row has exactly the same line intensities but a different abundance: at most one
+      of them can be right, and nothing says which.
+
+    Both reasons are joined with "; " when both apply.
+    """
+    reasons = pd.Series("", index=oh_te.index, dtype=object)
+
+    def add(mask: pd.Series, text) -> None:
+        for name in mask.index[mask.to_numpy()]:
+            why = text(name) if callable(text) else text
+            reasons[name] = why if not reasons[name] else f"{reasons[name]}; {why}"
+
+    add(oh_te < LOWEST_OH - LOWEST_OH_MARGIN,
+        lambda name: f"12+log(O/H) = {oh_te[name]:.3f} is more than {LOWEST_OH_MARGIN:g} dex below "
+                     f"{LOWEST_OH:g}, the lowest measured in any HII region")
+    lines = intensities.round(6).fillna(-1.0)  # a line missing from both rows matches
+    groups = lines.groupby(list(lines.columns), sort=False).groups
+    for members in groups.values():
+        members = list(members)
+        values = oh_te[members].dropna()
+        if len(members) > 1 and values.nunique() > 1:
+            for name in members:
+                others = ", ".join(f"{o} ({oh_te[o]:.3f})" for o in members if o != name)
+                add(pd.Series(True, index=[name]),
+                    f"same line intensities as {others} with a different 12+log(O/H)")
+    return reasons
+
+
 def load_hii_regions(path: str | Path | None = None) -> HIISample:
     """Read and check the sample of real HII regions (default: ``data/hii_regions.csv``).
 
@@ -224,10 +276,13 @@ def load_hii_regions(path: str | Path | None = None) -> HIISample:
     _check(numbers, table, path)
     index = pd.Index(table["name"], name="name")
     frame = lambda cols: numbers[list(cols)].set_axis(index, axis=0)
+    intensities = frame(LINES)
+    truth = frame(c for t in TRUTH for c in (t, f"{t}_err"))
+    meta = table[list(TEXT)].fillna("").set_axis(index, axis=0)
+    meta["quality"] = data_quality(intensities, truth["OH_Te"])
     return HIISample(
-        intensities=frame(LINES), errors=frame(f"{l}_err" for l in LINES).set_axis(list(LINES), axis=1),
-        truth=frame(c for t in TRUTH for c in (t, f"{t}_err")),
-        meta=table[list(TEXT)].fillna("").set_axis(index, axis=0), path=path)
+        intensities=intensities, errors=frame(f"{l}_err" for l in LINES).set_axis(list(LINES), axis=1),
+        truth=truth, meta=meta, path=path)
 
 
 def write_example_game_inputs(directory: str | Path, lines=EXAMPLE_LINES,

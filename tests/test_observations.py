@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from course_utils.library import read_game_inputs
-from course_utils.observations import (COLUMNS, DATA_FILE, EXAMPLE_LINES, HIIDataError,
-                                       load_hii_regions, write_example_game_inputs)
+from course_utils.observations import (COLUMNS, DATA_FILE, EXAMPLE_LINES, LOWEST_OH,
+                                       HIIDataError, data_quality, load_hii_regions,
+                                       write_example_game_inputs)
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "data" / "README.md"
@@ -190,6 +191,39 @@ def test_abundances_are_physical(sample):
     assert oh.max() <= 9.3 and oh.min() >= 6.6
     te = sample.truth["Te_OIII"].dropna()
     assert ((te > 5000) & (te < 25000)).all()
+
+
+#: Rows whose abundance is doubtful, with data/README.md's reasons: impossible values and one
+#: pair with identical lines but different abundances.
+DOUBTFUL = {"Kennicutt2003ApJ591-10": "below", "LeeHenry2006ApJ642-01": "below",
+            "Izotov2012AA546-01": "below", "vanZee1997AJ114-18": "same line intensities",
+            "vanZee1997AJ114-19": "same line intensities"}
+
+
+def test_doubtful_rows_are_marked_with_their_reason(sample):
+    quality = sample.meta["quality"]
+    marked = quality[quality != ""]
+    assert set(marked.index) == set(DOUBTFUL), "doubtful rows changed: update data/README.md"
+    for name, reason in DOUBTFUL.items():
+        assert reason in marked[name]
+    assert sample.usable.sum() == len(sample) - len(DOUBTFUL)
+    # values that agree with the most metal-poor regions known are kept
+    assert sample.usable["Guseva2009AA505-08"] and sample.usable["Izotov1994ApJ435-06"]
+    kept = sample.select(sample.usable)
+    assert "quality" in kept.meta and (kept.meta["quality"] == "").all()
+
+
+def test_data_quality_rules():
+    I = pd.DataFrame({"Hbeta": [100.0] * 5, "OIII5007": [300.0, 300.0, 200.0, 200.0, 150.0],
+                      "NII6583": [10.0, 10.0, np.nan, np.nan, 5.0]},
+                     index=["a", "b", "c", "d", "e"])
+    oh = pd.Series([8.1, 8.3, 7.9, 7.9, LOWEST_OH - 0.2], index=I.index)
+    q = data_quality(I, oh)
+    assert "same line intensities as b" in q["a"] and "same line intensities as a" in q["b"]
+    assert q["c"] == "" and q["d"] == ""  # identical lines and identical abundance: a repeat
+    assert "below" in q["e"]
+    oh["e"] = LOWEST_OH - 0.05  # within the margin of the lowest measured value
+    assert data_quality(I, oh)["e"] == ""
 
 
 def test_balmer_decrement_where_published(sample):
