@@ -42,6 +42,9 @@ def test_bpt_axes_draw_the_demarcation_lines():
     # Kewley et al. 2001: 0.61 / (x - 0.47) + 1.19; Kauffmann et al. 2003: 0.61 / (x - 0.05) + 1.30
     assert np.allclose(k01.get_ydata()[ok], 0.61 / (x[ok] - 0.47) + 1.19)
     assert np.allclose(k03.get_ydata(), diagnostics.kauffmann03(k03.get_xdata()), equal_nan=True)
+    # K03 only where it lies below K01 (right of their crossing at log [NII]/Halpha = -1.28)
+    assert k03.get_xdata().min() > -1.29
+    assert np.all(k03.get_ydata() <= diagnostics.kewley01_nii(k03.get_xdata()) + 1e-9)
     assert "[N II] 6584" in ax.get_xlabel() and "[O III] 5007" in ax.get_ylabel()
     assert len(L.bpt_axes("SII").lines) == 1
     with pytest.raises(ValueError, match="unknown BPT"):
