@@ -68,3 +68,9 @@ def test_parameter_histograms_count_every_model(lib):
         assert ax.get_ylabel() == "number of models" and ax.get_xlabel()
     assert fig.axes[1].get_xlabel() == "A$_V$ (mag)"
     plt.close("all")
+
+
+def test_ratio_diagram_writes_a_v_as_tex(lib):
+    ax = L.ratio_diagram(lib, ("Halpha", "Hbeta"), ("SIII9069", "Halpha"), color="A_V", max_points=50)
+    assert ax.get_title().endswith("coloured by $A_V$")
+    plt.close("all")

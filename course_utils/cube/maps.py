@@ -325,8 +325,9 @@ def plot_property_maps(maps: PropertyMaps, stat: str = "mean", properties=None,
             image[np.asarray(mask, dtype=bool)] = np.nan
         vmin, vmax = (np.nanpercentile(image, [2, 98]) if np.isfinite(image).any()
                       else (None, None))
-        what = f"{stat} of {prop}" if stat != "std" else f"σ of {prop}"
-        plot_map(image, maps.wcs, ax=ax, title=f"{prop} ({stat})", vmin=vmin, vmax=vmax,
+        name = "$A_V$" if prop == "A_V" else prop  # the one property whose name is TeX-able
+        what = f"{stat} of {name}" if stat != "std" else f"σ of {name}"
+        plot_map(image, maps.wcs, ax=ax, title=f"{name} ({stat})", vmin=vmin, vmax=vmax,
                  label=f"{what} [{unit}]" if unit else what)
     fig.tight_layout()
     return fig

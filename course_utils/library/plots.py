@@ -89,7 +89,7 @@ def ratio_diagram(library: Library, x: tuple, y: tuple, color: str = "12+log(O/H
     ax.figure.colorbar(points, ax=ax, label=LABEL_TEXT.get(color, color))
     ax.set_xlabel(_ratio_text(*x))
     ax.set_ylabel(_ratio_text(*y))
-    ax.set_title(f"{len(rows)} library models, coloured by {color}")
+    ax.set_title(f"{len(rows)} library models, coloured by {'$A_V$' if color == 'A_V' else color}")
     return ax
 
 
