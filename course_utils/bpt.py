@@ -80,6 +80,9 @@ def plot_bpt(ax: "matplotlib.axes.Axes", X: np.ndarray | None = None, y: np.ndar
              s: float = 6) -> "matplotlib.axes.Axes":
     """Draw the [NII] BPT plane: a classifier's regions, the points and the K03/K01 lines.
 
+    Star-forming means below both lines; K03 is drawn only right of the point where it crosses
+    K01 (log [NII]/Halpha = -1.28), where it lies below K01.
+
     Parameters
     ----------
     ax
@@ -97,7 +100,7 @@ def plot_bpt(ax: "matplotlib.axes.Axes", X: np.ndarray | None = None, y: np.ndar
     """
     from matplotlib.colors import ListedColormap
 
-    from course_utils.diagnostics import kauffmann03, kewley01_nii
+    from course_utils.diagnostics import K03_K01_CROSSING, kauffmann03, kewley01_nii
 
     colours = CLASS_COLOURS
     if model is not None:
@@ -107,7 +110,8 @@ def plot_bpt(ax: "matplotlib.axes.Axes", X: np.ndarray | None = None, y: np.ndar
     if X is not None:
         for label, (colour, name) in enumerate(zip(colours, CLASS_NAMES)):
             ax.scatter(*X[y == label].T, s=s, color=colour, alpha=0.6, label=name, linewidths=0)
-    x = np.linspace(xlim[0], 0.04, 300)
+    # K03 bounds the star-forming sequence only where it runs below K01 (right of their crossing)
+    x = np.linspace(max(xlim[0], K03_K01_CROSSING), 0.04, 300)
     ax.plot(x, kauffmann03(x), "k--", lw=1.5, label="Kauffmann et al. 2003")
     x = np.linspace(xlim[0], 0.46, 300)
     ax.plot(x, kewley01_nii(x), "k-", lw=1.5, label="Kewley et al. 2001")

@@ -59,8 +59,9 @@ def _report(status: str, name: str, hint: str = "") -> str:
 def _close(value: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, str]:
     """Compare numbers, arrays or other objects; return (ok, why-not).
 
-    The why-not message never contains the expected value, only what was given (and, for
-    one number, whether it is too large or too small), so that it cannot be copied.
+    The why-not message never contains the expected value, only what was given, so that it
+    cannot be copied. Nor does it say whether a number is too large or too small: with that
+    a student could bisect to the answer without understanding it.
     """
     if isinstance(expected, (str, bool)) or expected is None:
         return value == expected, f"{value!r} is not the expected answer"
@@ -73,9 +74,7 @@ def _close(value: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, s
         return False, f"expected shape {want.shape}, got shape {got.shape}"
     ok = bool(np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
     if want.size == 1:
-        g, w = got.item(), want.item()
-        side = " (too large)" if g > w else " (too small)" if g < w else ""
-        return ok, f"got {g:.6g}, not the expected value{side}"
+        return ok, f"got {got.item():.6g}, not the expected value"
     return ok, "some elements differ from the expected values"
 
 

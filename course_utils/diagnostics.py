@@ -140,6 +140,10 @@ def kewley01_oi(log_oi_ha) -> np.ndarray:
 
 BPT_CLASSES = ("star-forming", "composite", "AGN")
 
+#: log([NII]/Halpha) where the K03 and K01 curves cross: left of it K03 runs ABOVE K01, so K03
+#: no longer bounds anything (solve 0.61/(x - 0.05) + 1.30 = 0.61/(x - 0.47) + 1.19).
+K03_K01_CROSSING = float(0.26 - np.sqrt(0.26**2 - (0.05 * 0.47 - 0.61 * 0.42 / 0.11)))
+
 
 def above_kewley01_nii(log_nii_ha, log_oiii_hb) -> np.ndarray:
     """True where a point lies on or above the K01 line in the [NII] BPT diagram (every point
@@ -153,11 +157,17 @@ def above_kewley01_nii(log_nii_ha, log_oiii_hb) -> np.ndarray:
 
 
 def bpt_class(log_nii_ha, log_oiii_hb) -> np.ndarray:
-    """Classify points in the [NII] BPT diagram: 0 star-forming (below K03), 1 composite
-    (between K03 and K01), 2 AGN (above K01); -1 where a ratio is not finite.
+    """Classify points in the [NII] BPT diagram: 0 star-forming (below both K03 and K01),
+    1 composite (below K01 but not below K03), 2 AGN (on or above K01); -1 where a ratio is
+    not finite.
+
+    Left of :data:`K03_K01_CROSSING` (log [NII]/Halpha < -1.28) the K03 curve lies above K01, so
+    a point between them is above the maximum-starburst line: class 2, as GAME's flag
+    (:func:`above_kewley01_nii`) says, not star-forming.
     """
     x = np.asarray(log_nii_ha, dtype=float)
     y = np.asarray(log_oiii_hb, dtype=float)
+    above_k01 = above_kewley01_nii(x, y)
     below_k03 = (x < 0.05) & (y < kauffmann03(np.minimum(x, 0.0499)))
-    cls = np.where(below_k03, 0, np.where(above_kewley01_nii(x, y), 2, 1))
+    cls = np.where(above_k01, 2, np.where(below_k03, 0, 1))
     return np.where(np.isfinite(x) & np.isfinite(y), cls, -1)

@@ -288,3 +288,23 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The most probable class of each sample."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def fit_and_score(hidden_units: int, learning_rate: float, X_fit: np.ndarray, y_fit: np.ndarray,
+                  X_val: np.ndarray, y_val: np.ndarray, n_epochs: int = 30,
+                  random_state: int = 0) -> tuple[float, float]:
+    """Fit a :class:`NeuralNetClassifier` on ``(X_fit, y_fit)``; return its accuracy on the
+    validation images and on the fitting images, ``(validation, fitting)``.
+
+    The reference of notebook 04's exercise on hidden units and learning rate; it goes through
+    scikit-learn's ``cross_validate`` with one predefined split, so it also checks that the
+    estimator behaves like any scikit-learn classifier.
+    """
+    from sklearn.model_selection import PredefinedSplit, cross_validate
+
+    X_both, y_both = np.concatenate([X_fit, X_val]), np.concatenate([y_fit, y_val])
+    one_split = PredefinedSplit(np.r_[np.full(len(y_fit), -1), np.zeros(len(y_val))])  # -1: always fitted
+    model = NeuralNetClassifier(hidden_units=hidden_units, learning_rate=learning_rate, n_epochs=n_epochs,
+                                random_state=random_state)
+    scores = cross_validate(model, X_both, y_both, cv=one_split, return_train_score=True)
+    return float(scores["test_score"][0]), float(scores["train_score"][0])

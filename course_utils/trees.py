@@ -229,3 +229,18 @@ class DecisionTree(ClassifierMixin, BaseEstimator):
         def depth(node: _Node) -> int:
             return 0 if node.split is None else 1 + max(depth(node.left), depth(node.right))
         return depth(self.tree_)
+
+
+def cv_accuracy_by_depth(X: ArrayLike, y: ArrayLike, depths: ArrayLike, cv=5) -> np.ndarray:
+    """Mean cross-validated accuracy of ``DecisionTreeClassifier(max_depth=d, random_state=0)``
+    for each ``d`` in ``depths`` (the reference of notebook 02's depth exercise).
+
+    ``cv`` is anything :func:`sklearn.model_selection.cross_val_score` accepts: 5 (stratified
+    folds in the data's order) or a splitter such as ``StratifiedKFold(5, shuffle=True,
+    random_state=0)``.
+    """
+    from sklearn.model_selection import cross_val_score
+    from sklearn.tree import DecisionTreeClassifier
+
+    return np.array([cross_val_score(DecisionTreeClassifier(max_depth=int(d), random_state=0), X, y, cv=cv).mean()
+                     for d in np.asarray(depths)])

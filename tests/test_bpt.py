@@ -51,6 +51,12 @@ def test_plot_bpt_draws_regions_points_and_lines():
     line = next(l for l in ax.get_lines() if l.get_label() == "Kewley et al. 2001")
     xd, yd = line.get_data()
     assert np.allclose(yd, 0.61 / (xd - 0.47) + 1.19)
+    # K03 (0.61 / (x - 0.05) + 1.30) is drawn only where it lies below K01: left of
+    # log [NII]/Halpha = -1.28 it runs above K01 and bounds nothing
+    k03 = next(l for l in ax.get_lines() if l.get_label() == "Kauffmann et al. 2003")
+    xk, yk = k03.get_data()
+    assert np.allclose(yk, 0.61 / (xk - 0.05) + 1.30)
+    assert xk.min() > -1.29 and np.all(yk <= 0.61 / (xk - 0.47) + 1.19 + 1e-9)
     plt.close(fig)
 
 

@@ -42,10 +42,25 @@ def test_above_kewley01_treats_minus_infinity_as_a_small_ratio():
     x = np.array([-0.5, -0.5, 0.5, -np.inf, -np.inf, np.nan, 0.0])
     y = np.array([1.0, 0.0, -1.0, 1.5, 1.0, 5.0, -np.inf])
     assert list(d.above_kewley01_nii(x, y)) == [True, False, True, True, False, False, False]
-    # on finite points it is the AGN class of bpt_class, except that bpt_class calls a point
-    # below K03 star-forming first: at log N2 < ~-1.2 K03 runs above K01
+    # on finite points it is exactly the AGN class of bpt_class: GAME's flag 2 and the BPT
+    # class never disagree, also where K03 runs above K01 (log N2 < -1.28)
     rng = np.random.default_rng(0)
-    x, y = rng.uniform(-2, 1, 2000), rng.uniform(-1.5, 1.5, 2000)
+    x, y = rng.uniform(-3, 1, 4000), rng.uniform(-1.5, 1.5, 4000)
     above, cls = d.above_kewley01_nii(x, y), d.bpt_class(x, y)
-    assert np.array_equal(cls == 2, above & (cls != 0))
-    assert np.all(x[above & (cls == 0)] < -1.0)
+    assert np.array_equal(cls == 2, above)
+    assert np.any(above & (y < d.kauffmann03(x)))  # the sample does reach between the crossed curves
+
+
+def test_star_forming_means_below_both_curves():
+    # at log N2 = -2, K01 gives 0.61/(-2.47) + 1.19 = 0.943 and K03 gives 0.61/(-2.05) + 1.30 = 1.002:
+    # y = 0.97 is below K03 but above the maximum-starburst line, so it is not star-forming
+    # (J1011+1947 of notebook 10 lies there)
+    assert d.kewley01_nii(-2.0) < 0.97 < d.kauffmann03(-2.0)
+    assert d.bpt_class(-2.0, 0.97) == 2
+    assert d.above_kewley01_nii(-2.0, 0.97)
+    assert d.bpt_class(-2.0, 0.90) == 0  # below both
+    # the curves cross where their formulas are equal
+    c = d.K03_K01_CROSSING
+    assert np.isclose(d.kauffmann03(c), d.kewley01_nii(c)) and -1.29 < c < -1.27
+    assert d.kauffmann03(c - 0.1) > d.kewley01_nii(c - 0.1)
+    assert d.kauffmann03(c + 0.1) < d.kewley01_nii(c + 0.1)

@@ -42,6 +42,9 @@ def test_bpt_axes_draw_the_demarcation_lines():
     # Kewley et al. 2001: 0.61 / (x - 0.47) + 1.19; Kauffmann et al. 2003: 0.61 / (x - 0.05) + 1.30
     assert np.allclose(k01.get_ydata()[ok], 0.61 / (x[ok] - 0.47) + 1.19)
     assert np.allclose(k03.get_ydata(), diagnostics.kauffmann03(k03.get_xdata()), equal_nan=True)
+    # K03 only where it lies below K01 (right of their crossing at log [NII]/Halpha = -1.28)
+    assert k03.get_xdata().min() > -1.29
+    assert np.all(k03.get_ydata() <= diagnostics.kewley01_nii(k03.get_xdata()) + 1e-9)
     assert "[N II] 6584" in ax.get_xlabel() and "[O III] 5007" in ax.get_ylabel()
     assert len(L.bpt_axes("SII").lines) == 1
     with pytest.raises(ValueError, match="unknown BPT"):
@@ -64,4 +67,10 @@ def test_parameter_histograms_count_every_model(lib):
         assert sum(p.get_height() for p in ax.patches) == len(lib)
         assert ax.get_ylabel() == "number of models" and ax.get_xlabel()
     assert fig.axes[1].get_xlabel() == "A$_V$ (mag)"
+    plt.close("all")
+
+
+def test_ratio_diagram_writes_a_v_as_tex(lib):
+    ax = L.ratio_diagram(lib, ("Halpha", "Hbeta"), ("SIII9069", "Halpha"), color="A_V", max_points=50)
+    assert ax.get_title().endswith("coloured by $A_V$")
     plt.close("all")

@@ -29,7 +29,7 @@ with MUSE); Bacon et al. 2010, SPIE 7735 (MUSE).
 
 from .lines import (DETECTED, GAME_UPPER_LIMIT, MISSING, UPPER_LIMIT, LineMaps, fit_line_maps,
                     fit_spaxel)
-from .maps import (PropertyMaps, arcsec_to_pc, bpt_map, game_maps, plot_bpt_map, plot_map,
+from .maps import (PropertyMaps, arcsec_to_pc, bpt_map, game_maps, log_ratio_map, plot_bpt_map, plot_map,
                    plot_profile, plot_property_maps, prepare_game, radial_profile, read_maps,
                    write_maps)
 from .muse import CubeError, CubeWarning, MuseCube, instrumental_sigma, read_muse_cube
@@ -38,7 +38,7 @@ from .classical import balmer_av, deredden, sii_density, strong_line_oh, te_nii,
 from .henize2_10 import CRESCI2017, DISTANCE, HENIZE2_10, NGUYEN2014, REDSHIFT, UCCI2019
 from .synthetic import load_henize2_10_cube, make_henize2_10_cube, read_truth, truth_path_of
 
-__all__ = ["CRESCI2017", "NGUYEN2014", "UCCI2019", "CubeError", "CubeWarning", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps",
+__all__ = ["CRESCI2017", "NGUYEN2014", "UCCI2019", "CubeError", "CubeWarning", "DETECTED", "DISTANCE", "GAME_UPPER_LIMIT", "HENIZE2_10", "LineMaps", "log_ratio_map",
            "MISSING", "MuseCube", "PipelineResult", "PropertyMaps", "REDSHIFT", "UPPER_LIMIT",
            "arcsec_to_pc", "balmer_av", "bpt_map", "deredden", "fit_line_maps", "fit_spaxel", "game_maps",
            "instrumental_sigma", "load_henize2_10_cube", "make_henize2_10_cube", "plot_bpt_map",

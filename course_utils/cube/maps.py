@@ -165,6 +165,15 @@ def prepare_game(game, intensities, errors):
 
 # --------------------------------------------------------------------------- BPT map
 
+def log_ratio_map(num: np.ndarray, num_err: np.ndarray, den: np.ndarray, den_err: np.ndarray,
+                  snr_min: float = 3.0) -> np.ndarray:
+    """log10(num / den) where both lines have S/N = flux / error of at least ``snr_min``; NaN
+    elsewhere (and where the data are NaN). The reference of notebook 08's first exercise."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        good = (num / num_err >= snr_min) & (den / den_err >= snr_min)
+        return np.where(good, np.log10(num / den), np.nan)
+
+
 def bpt_map(line_maps: LineMaps) -> dict[str, np.ndarray]:
     """[NII] BPT class of each spaxel, from detected lines only.
 
@@ -316,8 +325,9 @@ def plot_property_maps(maps: PropertyMaps, stat: str = "mean", properties=None,
             image[np.asarray(mask, dtype=bool)] = np.nan
         vmin, vmax = (np.nanpercentile(image, [2, 98]) if np.isfinite(image).any()
                       else (None, None))
-        what = f"{stat} of {prop}" if stat != "std" else f"σ of {prop}"
-        plot_map(image, maps.wcs, ax=ax, title=f"{prop} ({stat})", vmin=vmin, vmax=vmax,
+        name = "$A_V$" if prop == "A_V" else prop  # the one property whose name is TeX-able
+        what = f"{stat} of {name}" if stat != "std" else f"σ of {name}"
+        plot_map(image, maps.wcs, ax=ax, title=f"{name} ({stat})", vmin=vmin, vmax=vmax,
                  label=f"{what} [{unit}]" if unit else what)
     fig.tight_layout()
     return fig

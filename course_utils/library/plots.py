@@ -89,7 +89,7 @@ def ratio_diagram(library: Library, x: tuple, y: tuple, color: str = "12+log(O/H
     ax.figure.colorbar(points, ax=ax, label=LABEL_TEXT.get(color, color))
     ax.set_xlabel(_ratio_text(*x))
     ax.set_ylabel(_ratio_text(*y))
-    ax.set_title(f"{len(rows)} library models, coloured by {color}")
+    ax.set_title(f"{len(rows)} library models, coloured by {'$A_V$' if color == 'A_V' else color}")
     return ax
 
 
@@ -118,8 +118,9 @@ def bpt_axes(kind: str = "NII", ax: plt.Axes | None = None) -> plt.Axes:
     ax = ax if ax is not None else plt.figure(figsize=(6, 5)).add_subplot()
     x = np.linspace(*xlim, 400)
     ax.plot(x, k01(x), "k-", label="Kewley et al. 2001 (maximum starburst)")
-    if k03 is not None:
-        ax.plot(x, k03(x), "k--", label="Kauffmann et al. 2003 (star-forming)")
+    if k03 is not None:  # only where it lies below K01: star-forming means below both
+        xk = np.linspace(max(xlim[0], diagnostics.K03_K01_CROSSING), min(xlim[1], 0.04), 400)
+        ax.plot(xk, k03(xk), "k--", label="Kauffmann et al. 2003 (star-forming)")
     ax.set_xlim(*xlim)
     ax.set_ylim(-1.5, 1.5)
     ax.set_xlabel(_ratio_text(numerator, "Halpha"))
