@@ -31,7 +31,7 @@ its features here are the course's own.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,8 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from threadpoolctl import threadpool_limits
+
+from course_utils.observations import compare_to_direct
 
 #: Strong lines the learner uses by default (canonical names), each divided by H-beta.
 FEATURE_LINES = ("OII3726_29", "OIII5007", "NII6583", "SII6716_31")
@@ -229,21 +231,18 @@ def coverage(truth, p16, p84) -> float:
     return float(np.mean((p16[ok] <= truth[ok]) & (truth[ok] <= p84[ok])))
 
 
-def learning_curve(models: dict[str, tuple[LabelRegressor, np.ndarray]], y, folds,
+def learning_curve(models: dict[str, tuple[RegressorMixin, np.ndarray]], y, folds,
                    sizes: Sequence[int],
-                   repeats: int = 3, seed: int = 0,
-                   score: Callable | None = None) -> pd.DataFrame:
+                   repeats: int = 3, seed: int = 0) -> pd.DataFrame:
     """Robust scatter of held-out estimates when only ``size`` labelled regions are used.
 
     For each size, each fold and each repeat, ``size`` regions are drawn (seeded, without
     replacement) from the fold's training part; every model (a ``name: (model, X)`` pair: each
-    model has its own features) is trained on them and predicts the fold's test regions. The table has one row per size and one column per model: the
+    model has its own features; any scikit-learn regressor) is trained on them and predicts
+    the fold's test regions. The table has one row per size and one column per model: the
     robust scatter (1.4826 MAD) of all held-out differences, pooled over folds, averaged over
     the repeats. A size larger than a fold's training part uses all of it.
     """
-    from course_utils.observations import compare_to_direct
-
-    score = score or (lambda estimate, truth: compare_to_direct(estimate, truth)[1])
     y = np.asarray(y, dtype=float)
     rng = np.random.default_rng(seed)
     rows = {}
@@ -255,10 +254,14 @@ def learning_curve(models: dict[str, tuple[LabelRegressor, np.ndarray]], y, fold
                 chosen = rng.choice(train, size=min(size, len(train)), replace=False)
                 for name, (model, X) in models.items():
                     X = np.asarray(X, dtype=float)
-                    fitted = clone(model).set_params(calibration_folds=0).fit(X[chosen], y[chosen])
-                    estimates[name][test] = fitted.predict(X[test])
+                    fitted = clone(model)
+                    if "calibration_folds" in fitted.get_params():
+                        fitted.set_params(calibration_folds=0)  # no intervals needed here
+                    with threadpool_limits(1):
+                        fitted.fit(X[chosen], y[chosen])
+                        estimates[name][test] = fitted.predict(X[test])
             for name in models:
-                scores[name].append(score(estimates[name], y))
+                scores[name].append(compare_to_direct(estimates[name], y)[1])
         rows[size] = {name: float(np.mean(v)) for name, v in scores.items()}
     table = pd.DataFrame(rows).T
     table.index.name = "labelled regions"
