@@ -53,15 +53,6 @@ def line(name: str, estimate, truth, p16=None, p84=None) -> str:
     return text
 
 
-def spectra(sample, lines, error):
-    """Intensities and errors; the [OII] doublet summed where only its two lines are published."""
-    I, E = sample.spectra(lines, relative_error=error)
-    split = (I["OII3726_29"] == 0) & sample.intensities["OII3726"].notna().to_numpy()
-    I.loc[split, "OII3726_29"] = (sample.intensities["OII3726"] + sample.intensities["OII3729"])[split]
-    E.loc[split, "OII3726_29"] = np.hypot(sample.errors["OII3726"], sample.errors["OII3729"])[split]
-    return I, E
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=50_000, help="GAME library size")
@@ -81,7 +72,7 @@ def main(argv=None) -> None:
           "offsets = method - direct; scatter = 1.4826 x MAD")
 
     # fixed methods
-    I, E = spectra(strong, LINES, args.error)
+    I, E = rl.spectra(strong, LINES, args.error)
     library = load_library(n_models=args.models, lines=LINES, seed=0, av_range=(0.0, 0.0))
     game = rl.game_estimates(I, E, library)
     game_oh = game["GAME 12+log(O/H)"].to_numpy()
@@ -126,8 +117,8 @@ def main(argv=None) -> None:
 
     # domain shift
     ext = sample.select(sample.extended & sample.usable)
-    Is, Es = spectra(strong, SHIFT_LINES, args.error)
-    Ie, Ee = spectra(ext, SHIFT_LINES, args.error)
+    Is, Es = rl.spectra(strong, SHIFT_LINES, args.error)
+    Ie, Ee = rl.spectra(ext, SHIFT_LINES, args.error)
     shift_library = load_library(n_models=args.models, lines=SHIFT_LINES, seed=0, av_range=(0.0, 0.0))
     both = rl.game_estimates(pd.concat([Is, Ie]), pd.concat([Es, Ee]), shift_library)
     game_s, game_e = both.iloc[:len(Is)], both.iloc[len(Is):]

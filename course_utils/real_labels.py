@@ -73,6 +73,22 @@ def log_line_features(intensities: pd.DataFrame, lines: Sequence[str] = FEATURE_
     return pd.DataFrame(columns, index=I.index)
 
 
+def spectra(sample, lines: Sequence[str], relative_error: float = 0.1
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:meth:`HIISample.spectra`, with ``OII3726_29`` summed where only its two lines are published.
+
+    Some extended rows publish [OII]3726 and 3729 separately; GAME and the learner use their
+    sum (errors added in quadrature), as the strong rows publish it.
+    """
+    I, E = sample.spectra(lines, relative_error=relative_error)
+    if "OII3726_29" in I.columns:
+        single = sample.intensities
+        split = ((I["OII3726_29"] == 0) & single["OII3726"].notna() & single["OII3729"].notna())
+        I.loc[split, "OII3726_29"] = (single["OII3726"] + single["OII3729"])[split]
+        E.loc[split, "OII3726_29"] = np.hypot(sample.errors["OII3726"], sample.errors["OII3729"])[split]
+    return I, E
+
+
 def grouped_folds(groups, n_splits: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index pairs in which every group lies in exactly one test fold.
 
