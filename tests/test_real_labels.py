@@ -110,3 +110,18 @@ def test_on_the_course_sample_grouped_folds_score_worse_than_random_ones():
         assert 0.60 < rl.coverage(y, cv["p16"], cv["p84"]) < 0.76
     # regions of one paper share their systematics: random folds leak them
     assert scatter["random"] < scatter["grouped"] < 0.16
+
+
+def test_game_estimates_take_any_library_and_keep_the_spectra_index():
+    from course_utils.library import load_library
+
+    sample = load_hii_regions()
+    strong = sample.select(~sample.extended & sample.usable)
+    lines = ["OII3726_29", "Hbeta", "OIII5007", "NII6583"]
+    I, E = rl.spectra(strong.select(np.arange(len(strong)) < 20), lines)
+    library = load_library(n_models=2000, lines=lines, seed=0, av_range=(0.0, 0.0))
+    out = rl.game_estimates(I, E, library, properties=["12+log(O/H)", "log U"], n_draws=10)
+    assert list(out.columns) == ["GAME 12+log(O/H)", "GAME log U", "GAME flag"]
+    assert out.index.equals(I.index)
+    lo, hi = library.labels["12+log(O/H)"].min(), library.labels["12+log(O/H)"].max()
+    assert out["GAME 12+log(O/H)"].between(lo, hi).all()
