@@ -171,3 +171,73 @@ def bpt_class(log_nii_ha, log_oiii_hb) -> np.ndarray:
     below_k03 = (x < 0.05) & (y < kauffmann03(np.minimum(x, 0.0499)))
     cls = np.where(above_k01, 2, np.where(below_k03, 0, 1))
     return np.where(np.isfinite(x) & np.isfinite(y), cls, -1)
+
+
+# ------------------------------------------------- Pilyugin & Grebel 2016 (R and S calibrations)
+
+#: Fixed atomic ratios that turn the one measured line of each doublet into the doublet's sum:
+#: [OIII] 5007/4959 = 2.98 (Storey & Zeippen 2000, MNRAS 312, 813) and [NII] 6584/6548 = 2.94
+#: (Acker et al. 1989), the values of ``course_utils.library.DERIVED_LINES``.
+OIII_5007_4959 = 2.98
+NII_6584_6548 = 2.94
+
+#: Pilyugin & Grebel 2016 (MNRAS 457, 3678; arXiv:1601.08217) coefficients a1..a6 of
+#: 12+log(O/H) = a1 + a2 log(R3/X) + a3 log N2 + (a4 + a5 log(R3/X) + a6 log N2) log X,
+#: with X = R2 for the R calibration (their eqs. 4 and 5) and X = S2 for the S calibration
+#: (eqs. 6 and 7); "upper" for log N2 >= -0.6, "lower" below. The values were checked
+#: against two independent public implementations of the paper's equations (the pyOxy
+#: calibrators and a course's strong-line module), which agree digit for digit.
+PG16 = {
+    "R": {"upper": (8.589, 0.022, 0.399, -0.137, 0.164, 0.589),
+          "lower": (7.932, 0.944, 0.695, 0.970, -0.291, -0.019)},
+    "S": {"upper": (8.424, 0.030, 0.751, -0.349, 0.182, 0.508),
+          "lower": (8.072, 0.789, 0.726, 1.069, -0.170, 0.022)},
+}
+#: log N2 that separates the upper (metal-rich) from the lower branch (Pilyugin & Grebel 2016).
+PG16_BRANCH_LOG_N2 = -0.6
+
+
+def pg16_indices(oiii5007, nii6584, hbeta, oii3727=None, sii6716_31=None) -> dict[str, np.ndarray]:
+    """The line indices of Pilyugin & Grebel 2016, all relative to H-beta.
+
+    R2 = [OII]3727+3729, R3 = [OIII]4959+5007, N2 = [NII]6548+6584 and S2 = [SII]6717+6731.
+    The doublets' weaker lines are not needed: [OIII]4959 = 5007 / :data:`OIII_5007_4959` and
+    [NII]6548 = 6584 / :data:`NII_6584_6548` are fixed by atomic physics, so R3 and N2 follow
+    from 5007 and 6584 alone. Note that N2 here is a sum over H-beta, not the PP04 N2 index.
+    """
+    hb = np.asarray(hbeta, dtype=float)
+    out = {"R3": np.asarray(oiii5007, dtype=float) * (1 + 1 / OIII_5007_4959) / hb,
+           "N2": np.asarray(nii6584, dtype=float) * (1 + 1 / NII_6584_6548) / hb}
+    if oii3727 is not None:
+        out["R2"] = np.asarray(oii3727, dtype=float) / hb
+    if sii6716_31 is not None:
+        out["S2"] = np.asarray(sii6716_31, dtype=float) / hb
+    return out
+
+
+def _pg16(which: str, r3, n2_sum, x) -> np.ndarray:
+    log_n2 = _log_ratio(n2_sum, 1.0)
+    log_x = _log_ratio(x, 1.0)
+    log_r3x = _log_ratio(r3, x)
+    out = {}
+    for branch, (a1, a2, a3, a4, a5, a6) in PG16[which].items():
+        out[branch] = a1 + a2 * log_r3x + a3 * log_n2 + (a4 + a5 * log_r3x + a6 * log_n2) * log_x
+    with np.errstate(invalid="ignore"):
+        return np.where(log_n2 >= PG16_BRANCH_LOG_N2, out["upper"], out["lower"])
+
+
+def pg16_r(r2, r3, n2_sum) -> np.ndarray:
+    """Pilyugin & Grebel 2016 R calibration: 12+log(O/H) from R2, R3 and N2 (see :data:`PG16`).
+
+    Arguments are the doublet sums over H-beta of :func:`pg16_indices` (R2 = [OII]3727+3729,
+    R3 = [OIII]4959+5007, N2 = [NII]6548+6584); NaN where an index is not positive. The
+    calibration was fitted on the direct-method abundances of 313 reference HII regions
+    (Pilyugin & Grebel 2016): it is empirical, on the electron-temperature scale.
+    """
+    return _pg16("R", r3, n2_sum, r2)
+
+
+def pg16_s(s2, r3, n2_sum) -> np.ndarray:
+    """Pilyugin & Grebel 2016 S calibration: 12+log(O/H) from S2 = [SII]6717+6731 / H-beta,
+    R3 and N2 (as :func:`pg16_r`, with S2 in place of R2; needs no [OII], so no blue lines)."""
+    return _pg16("S", r3, n2_sum, s2)
