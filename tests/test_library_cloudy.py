@@ -144,3 +144,48 @@ def test_load_library_caches_each_grid_and_prior_apart(tmp_path, monkeypatch):
     L.load_library(300, seed=5, grid="cloudy-popstar")
     L.load_library(300, seed=5, grid="cloudy-bpass", prior="hcm-sfg")
     assert len(list(tmp_path.glob("library_*.npz"))) == 3
+
+
+def test_game_and_the_grid_fit_recover_nitrogen_from_a_cloudy_library():
+    from course_utils.bayes import GridLikelihood
+    from course_utils.game import Game
+
+    lines = ["OII3726_29", "Hbeta", "OIII5007", "NII6583", "SII6716_31"]
+    props = ["12+log(O/H)", "log N/O", "log U"]
+    train = L.build_library(4000, lines, seed=0, av_range=(0, 0), grid="cloudy-popstar")
+    test = L.build_library(300, lines, seed=9, av_range=(0, 0), grid="cloudy-popstar")
+    game = Game(properties=props, lines=lines, noise_aware=False, calibrate=False).fit(train)
+    table = game.predict(test.intensities)
+    error = table["log N/O_median"] - test.labels["log N/O"]
+    # N/O spans 2 dex; [NII]/[OII] pins it (a fixed guess of the mean would give ~0.58 dex)
+    assert np.sqrt(np.mean(error**2)) < 0.15
+    fit = GridLikelihood(properties=props, lines=lines, av_range=(0, 0),
+                         grid="cloudy-popstar").fit()
+    assert fit.axis_names_ == ("12+log(O/H)", "log N/O", "log U", "A_V")
+    posterior = fit.predict(test.intensities.iloc[:40], 0.05 * test.intensities.iloc[:40])
+    error = posterior["log N/O_mean"] - test.labels["log N/O"].iloc[:40]
+    assert np.median(np.abs(error)) < 0.1
+    with pytest.raises(KeyError, match="log P/k"):
+        GridLikelihood(properties=["log P/k"], grid="cloudy-bpass").fit()
+
+
+def test_cli_grid_option_builds_a_cloudy_library_and_predicts_nitrogen(tmp_path, capsys):
+    from course_utils.game_cli import main
+    from course_utils.library import write_game_inputs
+
+    lines = ["OII3726_29", "Hbeta", "OIII5007", "Halpha", "NII6583", "SII6716_31"]
+    spectra = L.build_library(6, lines, seed=3, grid="cloudy-bpass").intensities
+    paths = [tmp_path / f"{k}.txt" for k in ("intensities", "errors", "labels")]
+    write_game_inputs(*paths, spectra, 0.1 * spectra)
+    common = ["run", "--intensities", str(paths[0]), "--errors", str(paths[1]), "--labels",
+              str(paths[2]), "--draws", "5", "--cv-folds", "2", "--cv-models", "300", "--quiet",
+              "--library-size", "600"]
+    out = tmp_path / "out"
+    assert main(common + ["--out", str(out), "--grid", "cloudy-bpass"]) == 0
+    table = pd.read_csv(out / "output_ml.csv")
+    assert "log N/O_median" in table and "log P/k_median" not in table and len(table) == 6
+    # a property the grid does not have is refused before any work, with status 2
+    bad = tmp_path / "bad"
+    assert main(common + ["--out", str(bad), "--grid", "cloudy-popstar",
+                          "--properties", "log P/k"]) == 2
+    assert "log P/k" in capsys.readouterr().err and not bad.exists()
