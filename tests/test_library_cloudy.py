@@ -87,6 +87,13 @@ def test_library_labels_priors_and_nitrogen_is_free():
     oh, u = prior.labels["12+log(O/H)"], prior.labels["log U"]
     assert np.all(u >= np.interp(oh, limits["12+log(O/H)"], limits["log(U)_min"]) - 1e-9)
     assert np.all(u <= np.interp(oh, limits["12+log(O/H)"], limits["log(U)_max"]) + 1e-9)
+    assert L.hcm_allowed(oh, u).all()
+    # rejection from the uniform library keeps the models the prior could have drawn
+    uniform = L.build_library(3000, seed=1, av_range=(0, 0), grid="cloudy-bpass").labels
+    kept = L.hcm_allowed(uniform["12+log(O/H)"], uniform["log U"])
+    assert 0.1 < kept.mean() < 0.3  # the band is 0.5-0.75 dex wide in a 2.5 dex range
+    assert not L.hcm_allowed([8.0, 8.0, 9.1], [-3.5, -1.6, -3.0]).any()
+    assert L.hcm_allowed([8.0, 6.9], [-2.5, -2.0]).all()  # 8.0: -2.75..-2.25; ends included
     assert prior.labels["log N/O"].min() < -1.9  # N/O stays free with this prior
     both = L.build_library(500, seed=1, grid="cloudy-bpass", prior="hcm-sfg-no")
     no = both.labels["log N/O"]

@@ -20,7 +20,7 @@ Submodules (everything public is re-exported here):
 from .builder import (ATTENUATION_RANGE, CLOUDY_LABELS, CURVES, DENSITY_TEMPERATURE, LABELS,
                       LIBRARY_GRIDS, MUSE_LINES, PRIORS, R_V, SOLAR_OH, Library, attenuation,
                       build_library, cloudy_model, extinction_curve, grid_axes, grid_model,
-                      hcm_constraints, library_lines, load_library)
+                      hcm_allowed, hcm_constraints, library_lines, load_library)
 from .cloudy import CLOUDY_GRIDS, CloudyGridError, cloudy_cube, halpha_hbeta, read_cloudy_grid
 from .gamefiles import (UPPER_LIMIT, GameFileError, GameInputs, read_game_inputs,
                         read_game_library, write_game_inputs, write_game_library)
@@ -31,7 +31,7 @@ from .lines import (DERIVED_LINES, UnknownLineError, canonical_line, canonical_l
 
 __all__ = [
     "CLOUDY_GRIDS", "CLOUDY_LABELS", "LIBRARY_GRIDS", "PRIORS", "CloudyGridError", "cloudy_cube",
-    "cloudy_model", "grid_axes", "halpha_hbeta", "hcm_constraints", "read_cloudy_grid",
+    "cloudy_model", "grid_axes", "halpha_hbeta", "hcm_allowed", "hcm_constraints", "read_cloudy_grid",
     "ATTENUATION_RANGE", "CURVES", "DENSITY_TEMPERATURE", "DERIVED_LINES", "GRIDS", "GRID_PARAMETERS",
     "LABELS", "MUSE_LINES", "R_V", "SOLAR_OH", "UPPER_LIMIT", "GameFileError", "GameInputs",
     "GridError", "Library", "UnknownLineError", "attenuation", "build_library", "extinction_curve",

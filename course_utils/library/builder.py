@@ -319,6 +319,20 @@ def hcm_constraints() -> pd.DataFrame:
     return table
 
 
+def hcm_allowed(oh, log_u, limits: pd.DataFrame | None = None) -> np.ndarray:
+    """True where log U lies within HII-CHI-mistry's star-forming limits at that 12+log(O/H).
+
+    The limits (``limits``, default :func:`hcm_constraints`) are interpolated linearly in
+    O/H between the table's rows, as the ``hcm-sfg`` prior draws them; the ends are included.
+    Keeping the allowed models of a uniform library draws that prior by rejection.
+    """
+    table = hcm_constraints() if limits is None else limits
+    oh, log_u = np.asarray(oh, dtype=float), np.asarray(log_u, dtype=float)
+    low = np.interp(oh, table["12+log(O/H)"], table["log(U)_min"])
+    high = np.interp(oh, table["12+log(O/H)"], table["log(U)_max"])
+    return (log_u >= low) & (log_u <= high)
+
+
 def _draw(rng: np.random.Generator, n: int, grid: str, prior: str) -> np.ndarray:
     """Parameters on the grid's axes: uniform over its box, or under a constraint prior."""
     axes = _grid(grid)[0]

@@ -28,8 +28,9 @@ What the files do not give, and what the course does about it:
   are trusted), and the missing node (at the edge of the N/O axis) is interpolated along log U between its
   two neighbours. :func:`cloudy_cube`
   reports these repairs in ``attrs``.
-- **Zeros.** A line printed as 0 is below the file's precision (1e-4 H-beta): it is set to the
-  file's smallest positive value, as the MAPPINGS reader does with its floor.
+- **Zeros.** A line printed as 0 is below what the file reports (its smallest positive value is
+  1e-3 H-beta, printed with 4 decimals): it is set to that smallest value, as the MAPPINGS reader
+  does with its floor.
 - ``OII_7325`` ([OII]7319+7330) has no canonical name in the course's line list and is not used.
 """
 
