@@ -196,3 +196,20 @@ def test_cli_grid_option_builds_a_cloudy_library_and_predicts_nitrogen(tmp_path,
     assert main(common + ["--out", str(bad), "--grid", "cloudy-popstar",
                           "--properties", "log P/k"]) == 2
     assert "log P/k" in capsys.readouterr().err and not bad.exists()
+
+
+def test_committed_files_are_the_ones_data_readme_names():
+    import hashlib
+    import re
+
+    readme = (C.DATA_DIR.parent / "README.md").read_text()
+    block = readme.split("<!-- cloudy checksums: start -->")[1].split("<!-- cloudy checksums: end -->")[0]
+    sums = dict(re.findall(r"\| `([^`]+)` \| `([0-9a-f]{64})` \|", block))
+    assert len(sums) == 4
+    for name, digest in sums.items():
+        path = C.DATA_DIR / name
+        data = path.read_bytes() if path.exists() else gzip.decompress(
+            (C.DATA_DIR / f"{name}.gz").read_bytes())
+        assert hashlib.sha256(data).hexdigest() == digest, name
+    assert "MIT License" in (C.DATA_DIR / "LICENSE").read_text()
+    assert "f4e302eb06f5079eca23ea4372ec0f70a0c58b59" in readme and "2014MNRAS.441.2663P" in readme
