@@ -213,3 +213,13 @@ def test_committed_files_are_the_ones_data_readme_names():
         assert hashlib.sha256(data).hexdigest() == digest, name
     assert "MIT License" in (C.DATA_DIR / "LICENSE").read_text()
     assert "f4e302eb06f5079eca23ea4372ec0f70a0c58b59" in readme and "2014MNRAS.441.2663P" in readme
+
+
+def test_a_cloudy_library_round_trips_through_games_library_file(tmp_path):
+    lib = L.build_library(50, ["Hbeta", "OIII5007", "Halpha", "NII6584"], seed=2,
+                          grid="cloudy-popstar")
+    L.write_game_library(lib, tmp_path / "library.csv")
+    back = L.read_game_library(tmp_path / "library.csv")
+    assert list(back.labels.columns) == list(L.CLOUDY_LABELS)
+    pd.testing.assert_frame_equal(back.intensities, lib.intensities)
+    pd.testing.assert_frame_equal(back.labels, lib.labels[list(L.CLOUDY_LABELS)])
