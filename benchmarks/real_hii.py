@@ -30,7 +30,7 @@ Two subsets of ``data/hii_regions.csv`` (see ``data/README.md``), reported separ
 - **extended** (the rows with published errors *and* a published abundance): [OII]3727, Hbeta,
   [OIII]4363 (where published), 4959, 5007, the published Halpha and [NII]6584, with their
   published errors; 10% is assumed only where a value has no error. No [SII] is published, so
-  D16 cannot be computed there.
+  D16 cannot be computed there. Only the uniform libraries are run on these ten rows.
 
 GAME and the grid fit use dust-free models, as the spectra are dereddened.
 
