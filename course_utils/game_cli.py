@@ -141,13 +141,16 @@ def _check_args(args) -> None:
                          f"({args.cv_folds}): each fold needs models")
     if args.library is not None and args.grid != "mappings":
         raise UsageError("--grid builds the course library; it cannot be combined with --library")
-    labels = LABELS if args.library is not None or args.grid == "mappings" else CLOUDY_LABELS
-    if args.properties is None:
+    if args.library is not None:  # either set; the library file decides (checked when read)
+        labels = tuple(dict.fromkeys(LABELS + CLOUDY_LABELS))
+    else:
+        labels = LABELS if args.grid == "mappings" else CLOUDY_LABELS
+    if args.properties is None and args.library is None:
         args.properties = list(PROPERTIES if labels is LABELS else CLOUDY_LABELS)
-    unknown = [p for p in args.properties if p not in labels]
+    unknown = [p for p in args.properties or [] if p not in labels]
     if unknown:
         raise UsageError(f"--properties: unknown {unknown}; expected some of {list(labels)}")
-    if len(set(args.properties)) != len(args.properties):
+    if args.properties is not None and len(set(args.properties)) != len(args.properties):
         raise UsageError(f"--properties: repeated names in {args.properties}")
     out = args.out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -216,6 +219,13 @@ def _run(args, tmp: Path) -> None:
     if empty.size:
         raise UsageError(f"{args.intensities}, data row {empty[0] + 1}: no detected line "
                          f"(every intensity of {lines} is 0)")
+    if args.properties is None:  # a library file: MAPPINGS' or Cloudy's default properties
+        cloudy = "log N/O" in library.labels.columns
+        args.properties = list(CLOUDY_LABELS if cloudy else PROPERTIES)
+    absent = [p for p in args.properties if p not in library.labels.columns]
+    if absent:
+        raise UsageError(f"--properties: {absent} not in the library {args.library}; it has "
+                         f"{list(library.labels.columns)}")
     game = Game(properties=args.properties, lines=lines, regressor=args.regressor,
                 n_draws=args.draws, noise_aware=not args.noise_free,
                 av_range=(0.0, 0.0) if args.no_dust else None, model_error=args.model_error,

@@ -223,3 +223,23 @@ def test_a_cloudy_library_round_trips_through_games_library_file(tmp_path):
     assert list(back.labels.columns) == list(L.CLOUDY_LABELS)
     pd.testing.assert_frame_equal(back.intensities, lib.intensities)
     pd.testing.assert_frame_equal(back.labels, lib.labels[list(L.CLOUDY_LABELS)])
+
+
+def test_cli_reads_a_cloudy_library_file_and_names_a_property_it_lacks(tmp_path, capsys):
+    from course_utils.game_cli import main
+    from course_utils.library import write_game_inputs
+
+    lines = ["OII3726_29", "Hbeta", "OIII5007", "NII6583"]
+    library = L.build_library(600, lines, seed=0, av_range=(0, 0), grid="cloudy-popstar")
+    L.write_game_library(library, tmp_path / "library.csv")
+    spectra = L.build_library(4, lines, seed=3, av_range=(0, 0), grid="cloudy-popstar").intensities
+    paths = [tmp_path / f"{k}.txt" for k in ("intensities", "errors", "labels")]
+    write_game_inputs(*paths, spectra, 0.1 * spectra)
+    common = ["run", "--intensities", str(paths[0]), "--errors", str(paths[1]), "--labels",
+              str(paths[2]), "--draws", "5", "--cv-folds", "2", "--cv-models", "300", "--quiet",
+              "--library", str(tmp_path / "library.csv")]
+    assert main(common + ["--out", str(tmp_path / "out")]) == 0
+    assert "log N/O_median" in pd.read_csv(tmp_path / "out" / "output_ml.csv")
+    assert main(common + ["--out", str(tmp_path / "bad"), "--properties", "log P/k"]) == 2
+    err = capsys.readouterr().err
+    assert "log P/k" in err and "not in the library" in err and not (tmp_path / "bad").exists()
