@@ -176,7 +176,8 @@ def _resolve_lines(lines, grid: str = "mappings") -> tuple[list[str], list[str],
         # single lines only: the MAPPINGS doublet sums (``OII3726_29`` ...) would repeat them;
         # a Cloudy grid gives only the sums, so all its lines
         lines = [l for l in own if in_range[l] and (grid != "mappings" or l in line_table().index)]
-        lines = sorted(lines, key=lambda l: table.at[l, "wavelength"])
+        if grid != "mappings":  # MAPPINGS keeps its file's order
+            lines = sorted(lines, key=lambda l: table.at[l, "wavelength"])
     lines = canonical_lines(list(lines))
     grid_lines = set(own) | {d for d, (parent, *_) in DERIVED_LINES.items() if parent in own}
     missing = [l for l in lines if l not in grid_lines]
