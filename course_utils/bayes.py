@@ -4,7 +4,8 @@ The classical alternative to machine learning for emission lines is to compare t
 fluxes with every model of a photoionization grid and read the physical parameters off the
 posterior (IZI, Blanc et al. 2015, ApJ 798, 99; NebulaBayes, Thomas et al. 2018, ApJ 856, 89).
 :class:`GridLikelihood` does this on the MAPPINGS 5.1 HII grid that the course library comes
-from, interpolated onto a finer grid and extended by an A_V axis (Cardelli et al. 1989 curve).
+from (or, with ``grid=``, on a Cloudy grid of HII-CHI-mistry, axes 12+log(O/H), log N/O,
+log U), interpolated onto a finer grid and extended by an A_V axis (Cardelli et al. 1989 curve).
 
 The likelihood is Gaussian in linear flux. The observed spectrum's unknown scale is fitted
 analytically for each model (weighted least squares), so no line has to serve as the
@@ -27,8 +28,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from course_utils.game import PERCENTILES, PROPERTIES, STATS, pattern_id
-from course_utils.library import (DENSITY_TEMPERATURE, GRID_PARAMETERS, MUSE_LINES, SOLAR_OH,
-                                  UPPER_LIMIT, attenuation, grid_model, line_table, load_grid)
+from course_utils.library import (DENSITY_TEMPERATURE, LIBRARY_GRIDS, MUSE_LINES,
+                                  SOLAR_OH, UPPER_LIMIT, attenuation, cloudy_model, grid_axes,
+                                  grid_model, line_table)
 
 #: Relative error given to a line whose error is 0 (exact), to keep the likelihood finite.
 EXACT_ERROR = 1e-3
@@ -37,6 +39,9 @@ _AXES = {"log U": ("log U", 0.0), "log P/k": ("log P/k", 0.0),
          "12+log(O/H)": ("12+log(O/H)", 0.0), "A_V": ("A_V", 0.0),
          "log(Z/Zsun)": ("12+log(O/H)", -SOLAR_OH),
          "log n": ("log P/k", -np.log10(DENSITY_TEMPERATURE))}
+#: The same for a Cloudy grid.
+_CLOUDY_AXES = {"12+log(O/H)": ("12+log(O/H)", 0.0), "log N/O": ("log N/O", 0.0),
+                "log U": ("log U", 0.0), "A_V": ("A_V", 0.0)}
 
 
 class GridLikelihood(BaseEstimator):
@@ -50,11 +55,15 @@ class GridLikelihood(BaseEstimator):
     lines
         Line names used (input columns of :meth:`predict`).
     n_points
-        Points of the fine grid along log U, log P/k and 12+log(O/H).
+        Points of the fine grid along the grid's axes: log U, log P/k and 12+log(O/H) for
+        MAPPINGS; 12+log(O/H), log N/O, log U for Cloudy (default (45, 17, 21)).
     av_points, av_range
         Points and range (mag) of the A_V axis; ``(0, 0)`` fits dust-free models.
     chunk
         Spectra evaluated at once (memory ~ chunk x grid size x 8 bytes).
+    grid
+        ``"mappings"`` (default), ``"cloudy-popstar"`` or ``"cloudy-bpass"``; the prior is
+        uniform over the grid's box.
 
     Attributes
     ----------
@@ -68,10 +77,11 @@ class GridLikelihood(BaseEstimator):
         self,
         properties: Sequence[str] = PROPERTIES,
         lines: Sequence[str] = MUSE_LINES,
-        n_points: tuple[int, int, int] = (17, 23, 45),
+        n_points: tuple[int, int, int] | None = None,
         av_points: int = 31,
         av_range: tuple[float, float] = (0.0, 3.0),
         chunk: int = 16,
+        grid: str = "mappings",
     ):
         self.properties = properties
         self.lines = lines
@@ -79,29 +89,36 @@ class GridLikelihood(BaseEstimator):
         self.av_points = av_points
         self.av_range = av_range
         self.chunk = chunk
+        self.grid = grid
 
     def fit(self, library=None) -> "GridLikelihood":
         """Interpolate the grid. ``library`` is accepted for symmetry with :class:`Game`:
         when given, its A_V range (``provenance["av_range"]``) is used."""
-        unknown = [p for p in self.properties if p not in _AXES]
+        if self.grid not in LIBRARY_GRIDS:
+            raise ValueError(f"grid={self.grid!r}: expected one of {LIBRARY_GRIDS}")
+        known = _AXES if self.grid == "mappings" else _CLOUDY_AXES
+        unknown = [p for p in self.properties if p not in known]
         if unknown:
-            raise KeyError(f"properties {unknown} not available; expected some of {list(_AXES)}")
+            raise KeyError(f"properties {unknown} not available; expected some of {list(known)}")
         av_range = self.av_range
         if library is not None and "av_range" in getattr(library, "provenance", {}):
             av_range = tuple(library.provenance["av_range"])
-        grid = load_grid("HII")
-        lo_hi = [(grid[p].min(), grid[p].max()) for p in GRID_PARAMETERS]
-        axes = [np.linspace(lo, hi, n) for (lo, hi), n in zip(lo_hi, self.n_points)]
+        nodes = grid_axes(self.grid)
+        n_points = self.n_points or ((17, 23, 45) if self.grid == "mappings" else (45, 17, 21))
+        axes = [np.linspace(a[0], a[-1], n) for a, n in zip(nodes.values(), n_points)]
         n_av = 1 if av_range[0] == av_range[1] else int(self.av_points)
         axes.append(np.linspace(av_range[0], av_range[1], n_av))
         mesh = np.meshgrid(*axes[:3], indexing="ij")
         self.lines_ = list(self.lines)
-        flux = grid_model(*(m.ravel() for m in mesh), a_v=0.0, lines=self.lines_).to_numpy()
+        model = grid_model if self.grid == "mappings" else cloudy_model
+        extra = {} if self.grid == "mappings" else {"grid": self.grid}
+        flux = model(*(m.ravel() for m in mesh), a_v=0.0, lines=self.lines_, **extra).to_numpy()
         wavelength = line_table(derived=True).loc[self.lines_, "wavelength"].to_numpy()
         dimming = 10.0 ** (-0.4 * attenuation(wavelength, axes[3]))  # (n_av, n_lines)
         # grid order (U, P, Z, A_V): A_V varies fastest
         self.models_ = (flux[:, None, :] * dimming[None, :, :]).reshape(-1, len(self.lines_))
         self.axes_ = tuple(axes)
+        self.axis_names_ = tuple(nodes) + ("A_V",)
         self.properties_ = list(self.properties)
         return self
 
@@ -141,13 +158,14 @@ class GridLikelihood(BaseEstimator):
         I, E = _arrays(intensities, errors, self.lines_)
         o, w = self._weights(I, E)
         shape = tuple(len(a) for a in self.axes_)
-        names = ("log U", "log P/k", "12+log(O/H)", "A_V")
+        names = self.axis_names_
+        known = _AXES if self.grid == "mappings" else _CLOUDY_AXES
         out = np.empty((len(I), len(self.properties_), len(STATS)))
         for start in range(0, len(I), self.chunk):
             post = self._posterior(o[start:start + self.chunk], w[start:start + self.chunk])
             post = post.reshape((-1,) + shape)
             for j, prop in enumerate(self.properties_):
-                axis_name, offset = _AXES[prop]
+                axis_name, offset = known[prop]
                 k = names.index(axis_name)
                 pmf = post.sum(axis=tuple(a for a in range(1, 5) if a != k + 1))
                 out[start:start + self.chunk, j] = _stats(self.axes_[k] + offset, pmf)

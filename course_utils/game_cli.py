@@ -42,8 +42,9 @@ import pandas as pd
 from course_utils.game import (FLAGS, MAX_DRAWS, MIN_DETECTED, MIN_MODELS, PROPERTIES, STATS,
                                Game, GameInputError, cross_validate, feature_importances,
                                pattern_mask)
-from course_utils.library import (LABELS, GameFileError, Library, UnknownLineError, build_library,
-                                  library_lines, read_game_inputs, read_game_library)
+from course_utils.library import (CLOUDY_LABELS, LABELS, LIBRARY_GRIDS, GameFileError, Library,
+                                  UnknownLineError, build_library, library_lines,
+                                  read_game_inputs, read_game_library)
 
 EXIT_BAD_INPUT = 2
 #: Most folds of the per-pattern cross-validation (each fold trains a model).
@@ -77,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="labels file: one CLOUDY line label per row, e.g. '[O III] 5007A'")
     run.add_argument("--out", required=True, type=Path, metavar="DIR",
                      help="output folder (must not exist or be empty)")
-    run.add_argument("--properties", nargs="+", default=list(PROPERTIES), metavar="NAME",
+    run.add_argument("--properties", nargs="+", default=None, metavar="NAME",
                      help=f"properties to predict, any of {', '.join(LABELS)} "
-                     "(default: all but log(Z/Zsun) and log n); quote names with spaces, "
+                     "(default: all but log(Z/Zsun) and log n); with a Cloudy --grid any of "
+                     f"{', '.join(CLOUDY_LABELS)} (default: all); quote names with spaces, "
                      "e.g. --properties 'log U' A_V")
     run.add_argument("--draws", type=int, default=100, metavar="N",
                      help=f"Monte Carlo draws per spectrum, 1 to {MAX_DRAWS} (default: 100)")
@@ -89,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: 50000)")
     source.add_argument("--library", type=Path, metavar="FILE",
                         help="use this library instead, in GAME's library.csv layout")
+    run.add_argument("--grid", choices=list(LIBRARY_GRIDS), default="mappings",
+                     help="photoionisation grid of the course library: MAPPINGS 5.1 (default) "
+                     "or the Cloudy 17 grids of HII-CHI-mistry (N/O free, no pressure axis)")
     run.add_argument("--seed", type=int, default=0, metavar="S",
                      help="seed of the library, the training and the draws, 0 to "
                      f"{2**32 - 1} (default: 0)")
@@ -134,10 +139,18 @@ def _check_args(args) -> None:
     if args.cv_models < args.cv_folds:
         raise UsageError(f"--cv-models ({args.cv_models}) must be at least --cv-folds "
                          f"({args.cv_folds}): each fold needs models")
-    unknown = [p for p in args.properties if p not in LABELS]
+    if args.library is not None and args.grid != "mappings":
+        raise UsageError("--grid builds the course library; it cannot be combined with --library")
+    if args.library is not None:  # either set; the library file decides (checked when read)
+        labels = tuple(dict.fromkeys(LABELS + CLOUDY_LABELS))
+    else:
+        labels = LABELS if args.grid == "mappings" else CLOUDY_LABELS
+    if args.properties is None and args.library is None:
+        args.properties = list(PROPERTIES if labels is LABELS else CLOUDY_LABELS)
+    unknown = [p for p in args.properties or [] if p not in labels]
     if unknown:
-        raise UsageError(f"--properties: unknown {unknown}; expected some of {list(LABELS)}")
-    if len(set(args.properties)) != len(args.properties):
+        raise UsageError(f"--properties: unknown {unknown}; expected some of {list(labels)}")
+    if args.properties is not None and len(set(args.properties)) != len(args.properties):
         raise UsageError(f"--properties: repeated names in {args.properties}")
     out = args.out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -153,8 +166,8 @@ def _library(args, lines: list[str]) -> tuple[Library, list[str]]:
         available = list(library.intensities.columns)
         where = str(args.library)
     else:
-        available = library_lines()
-        where = "the course library (MAPPINGS 5.1 HII grid)"
+        available = library_lines(args.grid)
+        where = f"the course library ({args.grid} grid)"
         library = None
     lacking = [l for l in lines if l not in available]
     if lacking and not args.drop_unknown_lines:
@@ -166,7 +179,7 @@ def _library(args, lines: list[str]) -> tuple[Library, list[str]]:
     if not kept:
         raise UsageError(f"{args.labels}: none of the lines is in {where}")
     if library is None:
-        library = build_library(args.library_size, kept, seed=args.seed)
+        library = build_library(args.library_size, kept, seed=args.seed, grid=args.grid)
     elif len(library) < MIN_MODELS:  # also enough for the folds: MAX_FOLDS < MIN_MODELS
         raise UsageError(f"{args.library}: {len(library)} models; GAME needs at least {MIN_MODELS}")
     return library, kept
@@ -206,6 +219,13 @@ def _run(args, tmp: Path) -> None:
     if empty.size:
         raise UsageError(f"{args.intensities}, data row {empty[0] + 1}: no detected line "
                          f"(every intensity of {lines} is 0)")
+    if args.properties is None:  # a library file: MAPPINGS' or Cloudy's default properties
+        cloudy = "log N/O" in library.labels.columns
+        args.properties = list(CLOUDY_LABELS if cloudy else PROPERTIES)
+    absent = [p for p in args.properties if p not in library.labels.columns]
+    if absent:
+        raise UsageError(f"--properties: {absent} not in the library {args.library}; it has "
+                         f"{list(library.labels.columns)}")
     game = Game(properties=args.properties, lines=lines, regressor=args.regressor,
                 n_draws=args.draws, noise_aware=not args.noise_free,
                 av_range=(0.0, 0.0) if args.no_dust else None, model_error=args.model_error,

@@ -1,10 +1,12 @@
-"""The course's emission-line library: models drawn from the MAPPINGS 5.1 HII-region grid.
+"""The course's emission-line libraries: models drawn from a photoionisation grid.
 
 GAME (Ucci et al. 2017, MNRAS 465, 1144) learns from a library of model line intensities with
 known physical parameters. The original GAME library is not public, so the course builds its
 own from the MAPPINGS 5.1 HII-region grid shipped with NebulaBayes (Thomas et al. 2018, ApJ
 856, 89): parameters are drawn uniformly over the grid, log fluxes are interpolated between
-its nodes, and each model is reddened by a drawn A_V.
+its nodes, and each model is reddened by a drawn A_V. A second code gives a second library
+(``grid="cloudy-popstar"`` or ``"cloudy-bpass"``): the Cloudy 17 grids of HII-CHI-mistry
+(Pérez-Montero 2014, MNRAS 441, 2663; see :mod:`~course_utils.library.cloudy`), where N/O is free.
 
 Choices, and why:
 
@@ -35,6 +37,7 @@ from scipy.interpolate import RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
 from .. import paths
+from .cloudy import CLOUDY_GRIDS, DATA_DIR, cloudy_cube, cloudy_path
 from .grid import GRID_PARAMETERS, grid_cube, grid_path, load_grid
 from .lines import DERIVED_LINES, canonical_lines, line_table
 
@@ -50,6 +53,17 @@ R_V = 3.1
 #: Wavelength range (Angstrom) where the CCM89 curve is defined.
 ATTENUATION_RANGE = (1000.0, 33333.0)
 LABELS = ("12+log(O/H)", "log(Z/Zsun)", "log U", "log P/k", "log n", "A_V")
+#: Labels of a library drawn from a Cloudy grid (N/O is a free parameter there).
+CLOUDY_LABELS = ("12+log(O/H)", "log N/O", "log U", "A_V")
+#: The grids a library can be drawn from: the MAPPINGS 5.1 grid of NebulaBayes (default) and
+#: the two star-forming Cloudy 17 grids of HII-CHI-mistry.
+LIBRARY_GRIDS = ("mappings",) + tuple(CLOUDY_GRIDS)
+#: Ways to draw a Cloudy library's parameters. ``uniform``: uniform over the grid's box.
+#: ``hcm-sfg``: 12+log(O/H) uniform, log U uniform between the O/H-dependent limits of
+#: HII-CHI-mistry's star-forming constraints (``data/cloudy/template_OH.dat``, its
+#: ``template_OH.dat``; Pérez-Montero 2014), N/O free: the prior HII-CHI-mistry itself applies
+#: when [NII]/[OII] is measured. ``hcm-sfg-no``: N/O also between that file's limits.
+PRIORS = ("uniform", "hcm-sfg", "hcm-sfg-no")
 
 
 @dataclass
@@ -148,18 +162,28 @@ def attenuation(wavelength: np.ndarray, a_v: np.ndarray) -> np.ndarray:
     return np.outer(np.asarray(a_v, dtype=float), extinction_curve(wavelength, "CCM89", R_V))
 
 
-def _resolve_lines(lines) -> tuple[list[str], list[str], pd.DataFrame]:
+def _check_grid(grid: str) -> None:
+    if grid not in LIBRARY_GRIDS:
+        raise ValueError(f"grid={grid!r}: expected one of {LIBRARY_GRIDS}")
+
+
+def _resolve_lines(lines, grid: str = "mappings") -> tuple[list[str], list[str], pd.DataFrame]:
     """Canonical names of the requested lines, the grid lines needed, and their metadata."""
     table = line_table(derived=True)
     in_range = table["wavelength"].between(*ATTENUATION_RANGE)
+    own = list(_grid(grid)[2])
     if lines is None:
-        # single lines only: the grid's doublet sums (``OII3726_29`` ...) would repeat them
-        lines = [l for l in _full_cube()[2] if in_range[l] and l in line_table().index]
+        # single lines only: the MAPPINGS doublet sums (``OII3726_29`` ...) would repeat them;
+        # a Cloudy grid gives only the sums, so all its lines
+        lines = [l for l in own if in_range[l] and (grid != "mappings" or l in line_table().index)]
+        if grid != "mappings":  # MAPPINGS keeps its file's order
+            lines = sorted(lines, key=lambda l: table.at[l, "wavelength"])
     lines = canonical_lines(list(lines))
-    grid_lines = set(_full_cube()[2]) | set(DERIVED_LINES)
+    grid_lines = set(own) | {d for d, (parent, *_) in DERIVED_LINES.items() if parent in own}
     missing = [l for l in lines if l not in grid_lines]
     if missing:
-        raise ValueError(f"lines not computed by the HII grid: {missing}")
+        raise ValueError(f"lines not computed by the {grid} grid: {missing}; it has "
+                         f"{sorted(grid_lines)}")
     outside = [l for l in lines if not in_range[l]]
     if outside:
         raise ValueError(f"lines outside the attenuation curve's range {ATTENUATION_RANGE} A: "
@@ -168,11 +192,13 @@ def _resolve_lines(lines) -> tuple[list[str], list[str], pd.DataFrame]:
     return lines, list(dict.fromkeys(parents)), table.loc[lines, ["wavelength", "species"]]
 
 
-def library_lines() -> list[str]:
-    """Every line :func:`build_library` can compute: the HII grid's lines, the derived lines
-    and the grid's doublet sums, where the attenuation curve is defined."""
+def library_lines(grid: str = "mappings") -> list[str]:
+    """Every line :func:`build_library` can compute from ``grid``: the grid's lines, the derived
+    lines and the grid's doublet sums, where the attenuation curve is defined."""
+    _check_grid(grid)
     table = line_table(derived=True)
-    names = set(_full_cube()[2]) | set(DERIVED_LINES)
+    own = set(_grid(grid)[2])
+    names = own | {d for d, (parent, *_) in DERIVED_LINES.items() if parent in own}
     return [l for l in table.index
             if l in names and ATTENUATION_RANGE[0] <= table.at[l, "wavelength"] <= ATTENUATION_RANGE[1]]
 
@@ -185,15 +211,31 @@ def _full_cube() -> tuple[tuple[np.ndarray, ...], np.ndarray, dict[str, int]]:
     return axes, cube, {l: i for i, l in enumerate(grid.attrs["lines"])}
 
 
-def _cube(lines: list[str]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    axes, cube, column = _full_cube()
+def _grid(grid: str) -> tuple[tuple[np.ndarray, ...], np.ndarray, dict[str, int], tuple[str, ...]]:
+    """Axes, log-flux cube, line columns and axis names of a grid."""
+    if grid == "mappings":
+        return _full_cube() + (GRID_PARAMETERS,)
+    axes, cube, column, _ = cloudy_cube(grid)
+    return axes, cube, column, ("12+log(O/H)", "log N/O", "log U")
+
+
+def grid_axes(grid: str = "mappings") -> dict[str, np.ndarray]:
+    """The nodes of each parameter axis of a grid, in the order of its cube's axes."""
+    _check_grid(grid)
+    axes, _, _, names = _grid(grid)
+    return dict(zip(names, axes))
+
+
+def _cube(lines: list[str], grid: str = "mappings") -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    axes, cube, column, _ = _grid(grid)
     return axes, cube[..., [column[l] for l in lines]]
 
 
 def _model_fluxes(params: np.ndarray, a_v: np.ndarray, lines: list[str], grid_lines: list[str],
-                  meta: pd.DataFrame, interpolation: str) -> np.ndarray:
-    """Attenuated fluxes (relative to intrinsic Hbeta) at points (log U, log P/k, 12+log O/H)."""
-    axes, cube = _cube(grid_lines)
+                  meta: pd.DataFrame, interpolation: str, grid: str = "mappings") -> np.ndarray:
+    """Attenuated fluxes (relative to intrinsic Hbeta) at points on the grid's axes (for
+    MAPPINGS log U, log P/k, 12+log O/H; for Cloudy 12+log(O/H), log N/O, log U)."""
+    axes, cube = _cube(grid_lines, grid)
     # scipy's spline methods solve for their coefficients iteratively (errors ~1e-3 dex at the
     # nodes); the direct sparse solver is exact at the nodes and faster on this small grid
     exact = {"solver": spsolve} if interpolation in ("cubic", "quintic") else {}
@@ -206,7 +248,10 @@ def _model_fluxes(params: np.ndarray, a_v: np.ndarray, lines: list[str], grid_li
     return 10.0 ** log_flux
 
 
-def _labels(params: np.ndarray, a_v: np.ndarray) -> pd.DataFrame:
+def _labels(params: np.ndarray, a_v: np.ndarray, grid: str = "mappings") -> pd.DataFrame:
+    if grid != "mappings":
+        oh, log_no, log_u = params.T
+        return pd.DataFrame({"12+log(O/H)": oh, "log N/O": log_no, "log U": log_u, "A_V": a_v})
     log_u, log_pk, oh = params.T
     return pd.DataFrame({
         "12+log(O/H)": oh,
@@ -246,16 +291,77 @@ def grid_model(log_u, log_pk, oh, a_v=0.0, lines: list[str] | None = None,
                                       interpolation), columns=lines)
 
 
+def cloudy_model(oh, log_no, log_u, a_v=0.0, lines: list[str] | None = None,
+                 interpolation: str = "cubic", grid: str = "cloudy-popstar") -> pd.DataFrame:
+    """Line fluxes of Cloudy models (the library's interpolation) at 12+log(O/H), log N/O,
+    log U and A_V (scalars or arrays of one length); default lines: all of the grid's."""
+    if grid == "mappings":
+        raise ValueError("cloudy_model takes a Cloudy grid; use grid_model for MAPPINGS")
+    _check_grid(grid)
+    lines, grid_lines, meta = _resolve_lines(lines, grid)
+    params = np.column_stack(np.broadcast_arrays(*map(np.atleast_1d, (oh, log_no, log_u, a_v))))
+    axes, _, _, names = _grid(grid)
+    for j, (name, axis) in enumerate(zip(names, axes)):
+        if np.any((params[:, j] < axis[0]) | (params[:, j] > axis[-1])):
+            raise ValueError(f"{name} outside the grid's range [{axis[0]}, {axis[-1]}]")
+    return pd.DataFrame(_model_fluxes(params[:, :3], params[:, 3], lines, grid_lines, meta,
+                                      interpolation, grid), columns=lines)
+
+
+@functools.lru_cache(maxsize=1)
+def hcm_constraints() -> pd.DataFrame:
+    """HII-CHI-mistry's star-forming constraints (its ``template_OH.dat``, committed in
+    ``data/cloudy``): for each 12+log(O/H), the range of log U and of log N/O."""
+    table = pd.read_csv(DATA_DIR / "template_OH.dat", sep=r"\s+")
+    expected = ["12+log(O/H)", "log(U)_min", "log(U)_max", "log(N/O)_min", "log(N/O)_max"]
+    if list(table.columns) != expected:
+        raise ValueError(f"{DATA_DIR / 'template_OH.dat'}: columns {list(table.columns)}, "
+                         f"expected {expected}")
+    return table
+
+
+def hcm_allowed(oh, log_u, limits: pd.DataFrame | None = None) -> np.ndarray:
+    """True where log U lies within HII-CHI-mistry's star-forming limits at that 12+log(O/H).
+
+    The limits (``limits``, default :func:`hcm_constraints`) are interpolated linearly in
+    O/H between the table's rows, as the ``hcm-sfg`` prior draws them; the ends are included.
+    Keeping the allowed models of a uniform library draws that prior by rejection.
+    """
+    table = hcm_constraints() if limits is None else limits
+    oh, log_u = np.asarray(oh, dtype=float), np.asarray(log_u, dtype=float)
+    low = np.interp(oh, table["12+log(O/H)"], table["log(U)_min"])
+    high = np.interp(oh, table["12+log(O/H)"], table["log(U)_max"])
+    return (log_u >= low) & (log_u <= high)
+
+
+def _draw(rng: np.random.Generator, n: int, grid: str, prior: str) -> np.ndarray:
+    """Parameters on the grid's axes: uniform over its box, or under a constraint prior."""
+    axes = _grid(grid)[0]
+    if prior == "uniform":
+        return np.column_stack([rng.uniform(a[0], a[-1], n) for a in axes])
+    table = hcm_constraints()
+    oh = rng.uniform(axes[0][0], axes[0][-1], n)
+    at = lambda column: np.interp(oh, table["12+log(O/H)"], table[column])  # noqa: E731
+    log_u = rng.uniform(at("log(U)_min"), at("log(U)_max"))
+    if prior == "hcm-sfg-no":
+        log_no = rng.uniform(at("log(N/O)_min"), at("log(N/O)_max"))
+    else:
+        log_no = rng.uniform(axes[1][0], axes[1][-1], n)
+    return np.column_stack([oh, log_no, log_u])
+
+
 def build_library(
     n_models: int = 50_000,
     lines: list[str] | None = None,
     seed: int = 0,
     interpolation: str = "cubic",
     av_range: tuple[float, float] = (0.0, 3.0),
+    grid: str = "mappings",
+    prior: str = "uniform",
 ) -> Library:
-    """Draw a library of model spectra from the MAPPINGS 5.1 HII-region grid.
+    """Draw a library of model spectra from a photoionisation grid.
 
-    Parameters are drawn uniformly over the grid's ranges, log line fluxes are
+    Parameters are drawn over the grid's ranges (uniformly by default), log line fluxes are
     interpolated between the grid nodes, and each model is attenuated by a drawn A_V.
 
     Parameters
@@ -274,22 +380,41 @@ def build_library(
         "cubic", ...), applied to log10 flux.
     av_range
         A_V is drawn uniformly in this range (magnitudes); ``(0, 0)`` gives no dust.
+    grid
+        ``"mappings"`` (MAPPINGS 5.1, labels :data:`LABELS`), ``"cloudy-popstar"`` or
+        ``"cloudy-bpass"`` (Cloudy 17 of HII-CHI-mistry, labels :data:`CLOUDY_LABELS`; its
+        H-alpha is case B at each node's own temperature, see
+        :mod:`~course_utils.library.cloudy`).
+    prior
+        One of :data:`PRIORS`; the constraint priors need a Cloudy grid.
 
     Returns
     -------
     Library
     """
+    _check_grid(grid)
+    if prior not in PRIORS:
+        raise ValueError(f"prior={prior!r}: expected one of {PRIORS}")
+    if prior != "uniform" and grid == "mappings":
+        raise ValueError(f"prior={prior!r} constrains log N/O or log U against O/H, which "
+                         "needs a Cloudy grid (grid='cloudy-popstar' or 'cloudy-bpass')")
     if int(n_models) != n_models or n_models < 1:
         raise ValueError(f"n_models must be a positive integer, got {n_models!r}")
     if not 0 <= av_range[0] <= av_range[1]:
         raise ValueError(f"av_range must be (low, high) with 0 <= low <= high, got {av_range!r}")
-    lines, grid_lines, meta = _resolve_lines(lines)
-    axes = _full_cube()[0]
+    lines, grid_lines, meta = _resolve_lines(lines, grid)
     rng = np.random.default_rng(seed)
-    params = np.column_stack([rng.uniform(a[0], a[-1], int(n_models)) for a in axes])
+    params = _draw(rng, int(n_models), grid, prior)
     a_v = rng.uniform(av_range[0], av_range[1], int(n_models))
-    intensities = pd.DataFrame(_model_fluxes(params, a_v, lines, grid_lines, meta, interpolation),
-                               columns=lines)
+    intensities = pd.DataFrame(_model_fluxes(params, a_v, lines, grid_lines, meta, interpolation,
+                                             grid), columns=lines)
+    if grid != "mappings":
+        provenance = dict(grid=cloudy_path(grid).name, code="Cloudy 17 (HII-CHI-mistry)",
+                          prior=prior, seed=seed, n_models=int(n_models),
+                          interpolation=interpolation, av_range=tuple(float(a) for a in av_range),
+                          attenuation=f"Cardelli, Clayton & Mathis 1989, R_V = {R_V}",
+                          halpha="case B at each node's own T_e (PyNeb H I)")
+        return Library(intensities, _labels(params, a_v, grid), meta, provenance)
     provenance = dict(grid=grid_path("HII").name, seed=seed, n_models=int(n_models),
                       interpolation=interpolation, av_range=tuple(float(a) for a in av_range),
                       attenuation=f"Cardelli, Clayton & Mathis 1989, R_V = {R_V}",
@@ -299,7 +424,7 @@ def build_library(
 
 # ------------------------------------------------------------------------------- cache
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def _checksum(*arrays: np.ndarray) -> str:
@@ -315,6 +440,8 @@ def load_library(
     seed: int = 0,
     interpolation: str = "cubic",
     av_range: tuple[float, float] = (0.0, 3.0),
+    grid: str = "mappings",
+    prior: str = "uniform",
 ) -> Library:
     """:func:`build_library`, cached in ``paths.generated_dir()``.
 
@@ -322,11 +449,14 @@ def load_library(
     A missing, unreadable or corrupt file (checksum mismatch) is rebuilt silently; the
     result is identical to :func:`build_library` with the same arguments.
     """
+    _check_grid(grid)
     names = None if lines is None else canonical_lines(list(lines))
+    source = grid_path("HII") if grid == "mappings" else cloudy_path(grid)
     key = json.dumps(dict(version=_CACHE_VERSION, n_models=int(n_models), lines=names,
                           seed=seed, interpolation=interpolation,
-                          av_range=[float(a) for a in av_range],
-                          grid=os.path.getsize(grid_path("HII"))), sort_keys=True)
+                          av_range=[float(a) for a in av_range], grid=grid, prior=prior,
+                          size=os.path.getsize(source)), sort_keys=True)
+    columns = list(LABELS if grid == "mappings" else CLOUDY_LABELS)
     path = paths.generated_dir() / f"library_{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     try:
         with np.load(path, allow_pickle=False) as stored:
@@ -339,12 +469,12 @@ def load_library(
                                   index=pd.Index(meta["lines"], name="name"))
         provenance = dict(meta["provenance"], av_range=tuple(meta["provenance"]["av_range"]))
         return Library(pd.DataFrame(intensities, columns=meta["lines"]),
-                       pd.DataFrame(labels, columns=list(LABELS)), lines_meta, provenance)
+                       pd.DataFrame(labels, columns=columns), lines_meta, provenance)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         pass  # missing or damaged: rebuild below
-    library = build_library(n_models, names, seed, interpolation, av_range)
+    library = build_library(n_models, names, seed, interpolation, av_range, grid, prior)
     intensities = library.intensities.to_numpy()
-    labels = library.labels[list(LABELS)].to_numpy()
+    labels = library.labels[columns].to_numpy()
     wavelength = library.lines["wavelength"].to_numpy(dtype=float)
     meta = dict(key=key, checksum=_checksum(intensities, labels, wavelength),
                 lines=list(library.intensities.columns),

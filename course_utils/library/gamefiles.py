@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .builder import LABELS, Library
+from .builder import CLOUDY_LABELS, LABELS, Library
 from .lines import UnknownLineError, canonical_line, canonical_lines, game_label, line_table
 
 #: Error value that marks an intensity as an upper limit.
@@ -230,12 +230,14 @@ def write_game_inputs(intensities_path, errors_path, labels_path, intensities: p
 
 
 def write_game_library(library: Library, path) -> None:
-    """Write a library in GAME's ``library.csv`` layout (see the module docstring)."""
+    """Write a library in GAME's ``library.csv`` layout (see the module docstring); the
+    parameter columns are :data:`LABELS` (MAPPINGS) or :data:`CLOUDY_LABELS` (Cloudy)."""
     names = list(library.intensities.columns)
-    header = [game_label(n) for n in names] + list(LABELS)
-    waves = [f"{w:g}" for w in library.lines.loc[names, "wavelength"]] + [""] * len(LABELS)
+    labels = list(LABELS if set(LABELS) <= set(library.labels.columns) else CLOUDY_LABELS)
+    header = [game_label(n) for n in names] + labels
+    waves = [f"{w:g}" for w in library.lines.loc[names, "wavelength"]] + [""] * len(labels)
     values = np.hstack([library.intensities.to_numpy(dtype=float),
-                        library.labels[list(LABELS)].to_numpy(dtype=float)])
+                        library.labels[labels].to_numpy(dtype=float)])
     with open(path, "w") as f:
         f.write(",".join(header) + "\n" + ",".join(waves) + "\n")
         _write_rows(f, values, ",")
@@ -254,14 +256,16 @@ def read_game_library(path) -> Library:
         raise GameFileError(f"{path}, row 2: {len(header[1])} columns, expected "
                             f"{len(header[0])} like the header")
     columns = header[0]
-    label_columns = [c for c in columns if c in LABELS]
-    if sorted(label_columns) != sorted(LABELS):
-        raise GameFileError(f"{path}, row 1: expected the parameter columns {list(LABELS)}, "
-                            f"found {label_columns}")
-    line_columns = [c for c in columns if c not in LABELS]
+    known = set(LABELS) | set(CLOUDY_LABELS)
+    label_columns = [c for c in columns if c in known]
+    if sorted(label_columns) not in (sorted(LABELS), sorted(CLOUDY_LABELS)):
+        raise GameFileError(f"{path}, row 1: expected the parameter columns {list(LABELS)} "
+                            f"(MAPPINGS) or {list(CLOUDY_LABELS)} (Cloudy), found {label_columns}")
+    labels = list(LABELS if sorted(label_columns) == sorted(LABELS) else CLOUDY_LABELS)
+    line_columns = [c for c in columns if c not in known]
     names = []
     for col, label in enumerate(columns, start=1):
-        if label in LABELS:
+        if label in known:
             continue
         try:
             names.append(canonical_line(label))
@@ -292,5 +296,5 @@ def read_game_library(path) -> Library:
                             f"intensity {intensities[i, j]:g}")
     meta = table.loc[names, ["wavelength", "species"]]
     return Library(pd.DataFrame(intensities, columns=names),
-                   pd.DataFrame(values[:, [index[c] for c in LABELS]], columns=list(LABELS)),
+                   pd.DataFrame(values[:, [index[c] for c in labels]], columns=labels),
                    meta, dict(file=str(path)))

@@ -29,4 +29,16 @@ QUESTIONS = {
              "ratio a thermometer, and why fluctuations bias it.",
         "d": "The line is still there; the temperature it gives is biased.",
     }),
+    "10.4": Question(correct="b", why={
+        "a": "A larger library lowers GAME's error on its own code's models; it cannot move "
+             "MAPPINGS' line ratios towards Cloudy's. The difference is in the physics of the "
+             "two codes, not in the training.",
+        "b": "Right: each library is exact for its own code, so cross-validation and calibration "
+             "inside it are blind to the code's own error; the difference between independent "
+             "codes measures it and must be carried into the error budget.",
+        "c": "Neither code is nature; the real HII regions show that MAPPINGS misses their lines "
+             "more often than Cloudy with free N/O, and both disagree with the direct method.",
+        "d": "The same errors give a few hundredths of a dex on the training code's own models; "
+             "the offset across codes is ten times larger and systematic.",
+    }),
 }
