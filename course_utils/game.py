@@ -30,8 +30,9 @@ Beyond the public code, the estimator knows when it may be wrong:
   the scaled residuals give its shape; Lei et al. 2018, arXiv:1604.04173). The reported
   percentiles then hold the truth as often as they claim (``benchmarks/game_calibration.py``);
 - a ``flag`` per spectrum (see :data:`FLAGS`): line ratios that no library model reproduces
-  within the errors, gas ionised by something other than young stars (Kewley et al. 2001),
-  too few detected lines, estimates beyond the library's parameter box;
+  within the errors, gas ionised by something other than young stars (above the Kewley et
+  al. 2001 line by more than its errors), too few detected lines, estimates beyond the
+  library's parameter box, a BPT position that upper limits leave unknown;
 - every statistic stays inside the library's parameter box (A_V >= 0 ...).
 
 Input conventions (those of GAME): a missing line has intensity 0 (or NaN); an error of
@@ -121,20 +122,29 @@ MODEL_ERROR = 0.1
 MISFIT_DRAWS = 8
 #: An estimate further than this many sigma beyond the library's box is flagged.
 EDGE_SIGMAS = 2.0
+#: A spectrum is flagged as not star-forming when it lies above the Kewley et al. (2001) line
+#: by more than this many sigma of its line ratios' errors (J1011+1947, a star-forming galaxy
+#: of Izotov et al. 2018, lies 0.5 sigma above it).
+KEWLEY_SIGMAS = 2.0
 
 #: Bits of the ``flag`` column (0: usable). A spectrum can carry several.
 FLAG_NOT_REPRODUCED = 1
 FLAG_NOT_STAR_FORMING = 2
 FLAG_FEW_LINES = 4
 FLAG_OUTSIDE_LIBRARY = 8
+FLAG_BPT_UNKNOWN = 16
 FLAGS = {
     FLAG_NOT_REPRODUCED: "line ratios not reproduced by the library within the errors",
-    FLAG_NOT_STAR_FORMING: "above the Kewley et al. (2001) maximum-starburst line in the "
-                           "[NII] BPT diagram: not ionised by young stars alone",
+    FLAG_NOT_STAR_FORMING: f"above the Kewley et al. (2001) maximum-starburst line in the "
+                           f"[NII] BPT diagram by more than {KEWLEY_SIGMAS:g} sigma: not ionised "
+                           "by young stars alone",
     FLAG_FEW_LINES: f"fewer than {RELIABLE_LINES} detected lines (fewer than {MIN_DETECTED}: "
                     "no estimate)",
     FLAG_OUTSIDE_LIBRARY: f"an estimate lies more than {EDGE_SIGMAS:g} sigma beyond the "
                           "library's parameter range",
+    FLAG_BPT_UNKNOWN: "[OIII]5007 and Hbeta (or [NII]6583 and Halpha) both only upper limits: "
+                      "the spectrum's place in the [NII] BPT diagram, so whether young stars "
+                      "ionise it, is unknown",
 }
 
 
@@ -905,26 +915,51 @@ class Game(BaseEstimator):
         return pd.DataFrame(out, columns=self.lines_, index=index)
 
     def _bpt_flag(self, mask: np.ndarray, I: np.ndarray, E: np.ndarray | None) -> np.ndarray:
-        """FLAG_NOT_STAR_FORMING where the spectrum is surely above the Kewley et al. (2001)
-        line. An upper limit on [NII] or [OIII] leaves its ratio unknown from below, so only
-        measured numerators count; an upper limit on Halpha or Hbeta makes the ratio a lower
-        bound, which is enough to be sure."""
+        """The BPT bits of each spectrum (pattern ``mask``, its lines' intensities and errors).
+
+        FLAG_NOT_STAR_FORMING where the spectrum is surely above the Kewley et al. (2001)
+        line: still above it when both ratios are moved towards the star-forming side by
+        :data:`KEWLEY_SIGMAS` of their errors (any direction within that ellipse; the errors
+        of the two lines of a ratio in quadrature). An upper limit on [NII] or [OIII] leaves
+        its ratio unknown from below, so only measured numerators count; an upper limit on
+        Halpha or Hbeta makes the ratio a lower bound, which is enough to be sure.
+        FLAG_BPT_UNKNOWN where both lines of a ratio are upper limits (a faint spectrum: its
+        place in the diagram is unbounded). Nothing when the estimator's lines lack one of
+        the four.
+        """
         from course_utils.diagnostics import above_kewley01_nii
 
-        lines = [l for l, m in zip(self.lines_, mask) if m]
         need = ("NII6583", "Halpha", "OIII5007", "Hbeta")
         flag = np.zeros(len(I), dtype=np.int64)
-        if not all(l in lines for l in need):
+        if not all(l in self.lines_ for l in need):
             return flag
-        col = {l: lines.index(l) for l in need}
+        lines = [l for l, m in zip(self.lines_, mask) if m]
         E = np.zeros_like(I) if E is None else E
-        measured = lambda l: E[:, col[l]] != UPPER_LIMIT
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(measured("NII6583"), np.log10(I[:, col["NII6583"]] / I[:, col["Halpha"]]),
-                         -np.inf)
-            y = np.where(measured("OIII5007"), np.log10(I[:, col["OIII5007"]] / I[:, col["Hbeta"]]),
-                         -np.inf)
-        flag[above_kewley01_nii(x, y)] = FLAG_NOT_STAR_FORMING
+
+        def line(name):  # intensity, relative error, measured?, present? (per spectrum)
+            if name not in lines:
+                zero = np.zeros(len(I))
+                return zero, zero, zero.astype(bool), zero.astype(bool)
+            j = lines.index(name)
+            measured = E[:, j] != UPPER_LIMIT
+            relative = np.where(measured & (E[:, j] > 0), E[:, j] / I[:, j], 0.0)
+            return I[:, j], relative, measured, np.ones(len(I), bool)
+
+        def ratio(top, bottom):  # log ratio (-inf: unknown from below) and its sigma
+            (i_t, r_t, m_t, _), (i_b, r_b, _, p_b) = line(top), line(bottom)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(m_t & p_b, np.log10(i_t / np.where(p_b, i_b, 1.0)), -np.inf)
+            return value, np.log10(np.e) * np.hypot(r_t, r_b)
+
+        (x, sx), (y, sy) = ratio("NII6583", "Halpha"), ratio("OIII5007", "Hbeta")
+        # "above" is an upper set (the line falls with x), so the ellipse lies above when
+        # its quarter towards lower x and y does
+        angle = np.linspace(0.0, np.pi / 2, 17)[:, None]
+        surely = above_kewley01_nii(x - KEWLEY_SIGMAS * sx * np.cos(angle),
+                                    y - KEWLEY_SIGMAS * sy * np.sin(angle)).all(axis=0)
+        flag[surely] |= FLAG_NOT_STAR_FORMING
+        limits = [line(l)[3] & ~line(l)[2] for l in need]  # upper limits
+        flag[(limits[0] & limits[1]) | (limits[2] & limits[3])] |= FLAG_BPT_UNKNOWN
         return flag
 
     def noise_level(self, I: np.ndarray, E: np.ndarray | None, mask: np.ndarray,

@@ -2,13 +2,14 @@
 bounds, and clear errors instead of silent wrong answers (course_utils.game)."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from course_utils.game import (FLAG_FEW_LINES, FLAG_NOT_REPRODUCED, FLAG_NOT_STAR_FORMING,
-                               FLAG_OUTSIDE_LIBRARY, FLAGS, MAX_DRAWS, MIN_MODELS, PROPERTIES,
+                               FLAG_OUTSIDE_LIBRARY, FLAG_BPT_UNKNOWN, FLAGS, MAX_DRAWS, MIN_MODELS, PROPERTIES,
                                Game, GameInputError, _MultiOutput, default_regressor,
                                describe_flag, truncated_normal)
 from course_utils.diagnostics import bpt_class
@@ -16,6 +17,7 @@ from course_utils.library import (MUSE_LINES, Library, attenuation, build_librar
                                   line_table, load_grid)
 
 LINES = list(MUSE_LINES)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -113,26 +115,84 @@ def test_flag_bits_are_documented():
     assert describe_flag(0) == []
     assert describe_flag(FLAG_NOT_REPRODUCED | FLAG_FEW_LINES) == [FLAGS[1], FLAGS[4]]
     assert set(FLAGS) == {FLAG_NOT_REPRODUCED, FLAG_NOT_STAR_FORMING, FLAG_FEW_LINES,
-                          FLAG_OUTSIDE_LIBRARY}
+                          FLAG_OUTSIDE_LIBRARY, FLAG_BPT_UNKNOWN}
 
 
-def test_agn_models_are_flagged_and_hii_mocks_are_not(game, calibrated_run):
-    # NebulaBayes' AGN narrow-line-region grid: spectra no HII-region model reproduces.
+def _nlr_models():
     nlr = load_grid("NLR")
     X = nlr[LINES].to_numpy(float)
     X = X[(X > nlr.attrs["floor"]).all(axis=1)]
     x = np.log10(X[:, LINES.index("NII6583")] / X[:, LINES.index("Halpha")])
-    X = X[x > -0.1][:300]  # log [NII]/Halpha > -0.1: right of every HII model
+    y = np.log10(X[:, LINES.index("OIII5007")] / X[:, LINES.index("Hbeta")])
+    return X, x, y
+
+
+def test_agn_models_are_flagged_and_hii_mocks_are_not(game, calibrated_run):
+    # NebulaBayes' AGN narrow-line-region grid: spectra no HII-region model reproduces.
+    X, x, y = _nlr_models()
+    X, x, y = X[x > -0.1][:300], x[x > -0.1][:300], y[x > -0.1][:300]  # right of every HII model
     observed = truncated_normal(X, 0.1 * X, np.random.default_rng(4))
     table = game.predict(observed, 0.1 * X)
-    y = np.log10(X[:, LINES.index("OIII5007")] / X[:, LINES.index("Hbeta")])
-    above = bpt_class(x[x > -0.1][:300], y) == 2  # above Kewley et al. (2001)
-    assert (table["flag"][above] > 0).mean() > 0.95
+    above = bpt_class(x, y) == 2  # above Kewley et al. (2001)
+    # these lie near the line's steep part: at 10% errors a third of them are within
+    # 2 sigma of it even without noise, so only the misfit can flag those (measured 0.89)
+    assert (table["flag"][above] > 0).mean() > 0.85
     # the class library (5 000 models) catches ~85% of all of them, 50 000 models all
     # (benchmarks/game_calibration.py)
-    assert (table["flag"] > 0).mean() > 0.75
+    assert (table["flag"] > 0).mean() > 0.7
     hii, _ = calibrated_run
-    assert (hii["flag"] > 0).mean() < 0.04  # ~1% by construction of the misfit limit
+    assert (hii["flag"] > 0).mean() < 0.02  # ~1% by construction of the misfit limit
+
+
+def test_agn_models_above_the_kewley_line_are_flagged_as_the_benchmark_measures(game):
+    # every NLR model above Kewley et al. (2001), dimmed by A_V 0-3, 10% errors, as in
+    # benchmarks/game_calibration.py: measured 0.983 flagged (0.897 by the BPT bit) with
+    # this 5 000-model library
+    X, x, y = _nlr_models()
+    rng = np.random.default_rng([0, 2])
+    X = X[rng.permutation(np.flatnonzero(bpt_class(x, y) == 2))[:2000]]  # of 5473
+    wave = line_table(derived=True).loc[LINES, "wavelength"].to_numpy()
+    X = X * 10 ** (-0.4 * attenuation(wave, rng.uniform(0, 3, len(X))))
+    table = game.predict(truncated_normal(X, 0.1 * X, rng), 0.1 * X)
+    assert (table["flag"] > 0).mean() >= 0.95
+    assert (table["flag"] & FLAG_NOT_STAR_FORMING > 0).mean() > 0.85
+
+
+def _bpt_game():
+    lines = ["Hbeta", "OIII5007", "Halpha", "NII6583"]
+    return Game(lines=lines, calibrate=False, noise_aware=False).fit(
+        build_library(500, lines, seed=1)), lines
+
+
+def test_a_star_forming_galaxy_within_its_errors_of_the_kewley_line_is_not_flagged():
+    # J1011+1947 (Izotov et al. 2018; data/hii_regions.csv, notebook 10): a star-forming
+    # galaxy whose measured ratios lie 0.01 dex above the Kewley et al. (2001) line, half a
+    # sigma of its errors
+    game, lines = _bpt_game()
+    row = pd.read_csv(ROOT / "data" / "hii_regions.csv").set_index("name").loc["J1011+1947"]
+    I = row[lines].to_numpy(float)[None, :]
+    E = row[[f"{l}_err" for l in lines]].to_numpy(float)[None, :]
+    mask = np.ones(4, bool)
+    assert int(game._bpt_flag(mask, I, E)[0]) == 0
+    # the same ratios measured ten times more precisely are surely above
+    assert int(game._bpt_flag(mask, I, E / 10)[0]) == FLAG_NOT_STAR_FORMING
+    # without errors (exact lines) the ratios themselves decide, as before
+    assert int(game._bpt_flag(mask, I, None)[0]) == FLAG_NOT_STAR_FORMING
+
+
+def test_a_faint_spectrum_with_its_bpt_lines_only_upper_limits_is_flagged(game, library):
+    # a faint LINER spaxel: Halpha, [NII], [SII] measured, [OIII] and Hbeta upper limits
+    I = library.intensities.iloc[:5].copy()
+    E = 0.2 * I
+    E[["OIII5007", "Hbeta", "HeI5876", "HeI6678"]] = -99.0
+    table = game.predict(I, E)
+    assert table["12+log(O/H)_mean"].notna().all()
+    assert (table["flag"] & FLAG_BPT_UNKNOWN).all()
+    assert "BPT" in describe_flag(FLAG_BPT_UNKNOWN)[0]
+    # one of the two an upper limit: the ratio is still bounded, no such flag
+    E = 0.2 * I
+    E["OIII5007"] = -99.0
+    assert not (game.predict(I, E)["flag"] & FLAG_BPT_UNKNOWN).any()
 
 
 def test_bpt_flag_uses_limits_only_where_they_make_sure():
