@@ -358,3 +358,71 @@ def test_line_residuals_find_a_line_the_models_miss(game, library):
     I["SII6716"] *= 1.6
     residuals = game.line_residuals(I, game.predict(I, 0.02 * I)).median()
     assert residuals.idxmax() == "SII6716" and residuals["SII6716"] > 0.07
+
+
+# ------------------------------------------------------------------ inputs checked where used
+
+def test_errors_pair_with_their_spectra_by_row_label(game):
+    I, E, _ = noisy_mocks(6, 0.1, seed=31)
+    I.index = E.index = [f"s{k}" for k in range(6)]
+    expected = game.predict(I, E)
+    shuffled = E.iloc[::-1]  # same labels, another order: must not move the estimates
+    pd.testing.assert_frame_equal(game.predict(I, shuffled), expected)
+    other = E.set_axis([f"t{k}" for k in range(6)])
+    with pytest.raises(GameInputError, match="row labels"):
+        game.predict(I, other)
+
+
+@pytest.mark.parametrize("name,value", [("model_error", float("nan")), ("model_error", 50.0),
+                                        ("n_draws", 7.9), ("n_draws", 0), ("av_range", 5),
+                                        ("noise_aware", -1.0), ("calibrate", "yes")])
+def test_parameters_set_after_fit_are_checked_when_used(game, name, value):
+    changed = copy.deepcopy(game).set_params(**{name: value})
+    I, E, _ = noisy_mocks(3, 0.1, seed=32)
+    with pytest.raises(ValueError, match=name):
+        changed.predict(I, E)
+
+
+@pytest.mark.parametrize("av_range", [5, (0, 1e9), (2, 1), ("a", "b"), (0, float("nan"))])
+def test_av_range_is_checked(library, av_range):
+    with pytest.raises(ValueError, match="av_range"):
+        Game(av_range=av_range).fit(library)
+
+
+def test_helper_functions_check_their_arguments(game):
+    from course_utils.game import cross_validate, feature_importances
+
+    I, E, _ = noisy_mocks(3, 0.1, seed=33)
+    with pytest.raises(ValueError, match="draw_seed"):
+        game.predict(I, E, draw_seed=-1)
+    for bad in ("11x", "1" * (len(LINES) + 1), "1" + "0" * (len(LINES) - 1), 1111):
+        with pytest.raises(ValueError, match="pattern"):
+            cross_validate(game, bad, n_splits=2, max_models=100)
+        with pytest.raises(ValueError, match="pattern"):
+            feature_importances(game, bad, n_repeats=1, test_size=50)
+    table = game.predict(I, E)
+    with pytest.raises(GameInputError, match="table"):
+        game.line_residuals(I, table.iloc[:2])
+    with pytest.raises(GameInputError, match="table"):
+        game.line_residuals(I, table.drop(columns="log U_median"))
+
+
+def test_fit_on_x_and_y_says_how_game_is_fitted(library):
+    with pytest.raises(TypeError, match="Library"):
+        Game().fit(library.intensities.to_numpy(), library.labels.to_numpy())
+
+
+def test_few_draws_warn_and_calibrated_percentiles_do_not_shrink_with_the_draws(game):
+    # Sample percentiles of n calibrated draws reach only the levels 0.5/n ... 1 - 0.5/n:
+    # the 95% width was 0.78x at 10 draws, 0.95x at 100, relative to 1000. Read off the
+    # draws' own levels, it holds from MIN_CALIBRATED_DRAWS on (wider at 20 draws, measured
+    # 1.11x: the centre of 20 draws is noisier, and the calibration sees it); below, predict
+    # warns.
+    I, E, _ = noisy_mocks(200, 0.1, seed=34)
+    width = {}
+    for n in (20, 100, 1000):
+        table = copy.deepcopy(game).set_params(n_draws=n).predict(I, E)
+        width[n] = (table["12+log(O/H)_p97.5"] - table["12+log(O/H)_p2.5"]).median()
+    assert 0.97 < width[20] / width[1000] < 1.25 and 0.97 < width[100] / width[1000] < 1.03, width
+    with pytest.warns(UserWarning, match="n_draws=5"):
+        copy.deepcopy(game).set_params(n_draws=5).predict(I.iloc[:3], E.iloc[:3])
