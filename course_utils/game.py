@@ -219,6 +219,8 @@ class _MultiOutput:
         self.y_mean, self.y_scale = Y.mean(axis=0), _scale(Y)
         Z = ((X - self.x_mean) / self.x_scale).astype(np.float32)
         T = ((Y - self.y_mean) / self.y_scale).astype(np.float32)
+        if T.ndim == 2 and T.shape[1] == 1:  # one property: scikit-learn wants a 1-d target
+            T = T.ravel()
         # float32 halves the work; one BLAS thread, because threads only add overhead on
         # mini-batches this small (measured: 10x slower with 2 threads on a busy machine).
         with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
@@ -1227,9 +1229,12 @@ def cross_validate(
             Xt = Xt[:len(test)]
         predicted[test] = game._make_model().fit(X, Y).predict(Xt)
     error = predicted - true
+    spread = np.sum((true - true.mean(axis=0))**2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant property has no R^2
+        r2 = np.where(spread > 0, 1 - np.sum(error**2, axis=0) / spread, np.nan)
     scores = pd.DataFrame({
         "rmse": np.sqrt(np.mean(error**2, axis=0)),
-        "r2": 1 - np.sum(error**2, axis=0) / np.sum((true - true.mean(axis=0))**2, axis=0),
+        "r2": r2,
         "bias": error.mean(axis=0)}, index=pd.Index(game.properties_, name="property"))
     return Validation(scores, pd.DataFrame(true, columns=game.properties_),
                       pd.DataFrame(predicted, columns=game.properties_), pattern)
