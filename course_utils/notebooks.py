@@ -1137,6 +1137,15 @@ def _notebook_paths(names: list[str]) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; Ctrl-C (in the slow imports too) ends with one line, status 130."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted (build replaces all the notebooks or none)", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils.notebooks",
         description="Generate student notebooks from solutions/, check they are up to date, "
@@ -1199,8 +1208,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except KeyboardInterrupt:
-        print("interrupted (build replaces all the notebooks or none)", file=sys.stderr)
-        raise SystemExit(130) from None
+    raise SystemExit(main())

@@ -547,3 +547,13 @@ def test_mutants_refuses_a_timeout_that_is_not_positive(timeout, capsys):
     with pytest.raises(SystemExit) as exit_:
         notebooks.main(["mutants", "--timeout", timeout, "01"])
     assert exit_.value.code == 2 and "--timeout must be a positive" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_the_commands_start_up_is_one_line(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):  # as if Ctrl-C landed in nbformat's slow import
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(notebooks, "solution_files", interrupted)
+    assert notebooks.main(["build"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted") and "Traceback" not in err
