@@ -30,8 +30,9 @@ Beyond the public code, the estimator knows when it may be wrong:
   the scaled residuals give its shape; Lei et al. 2018, arXiv:1604.04173). The reported
   percentiles then hold the truth as often as they claim (``benchmarks/game_calibration.py``);
 - a ``flag`` per spectrum (see :data:`FLAGS`): line ratios that no library model reproduces
-  within the errors, gas ionised by something other than young stars (Kewley et al. 2001),
-  too few detected lines, estimates beyond the library's parameter box;
+  within the errors, gas ionised by something other than young stars (above the Kewley et
+  al. 2001 line by more than its errors), too few detected lines, estimates beyond the
+  library's parameter box, a BPT position that upper limits leave unknown;
 - every statistic stays inside the library's parameter box (A_V >= 0 ...).
 
 Input conventions (those of GAME): a missing line has intensity 0 (or NaN); an error of
@@ -88,6 +89,14 @@ WARM_STEPS = 1000
 BASE_NOISE = 0.1
 #: Most Monte Carlo draws per spectrum (memory grows with draws x spectra x lines).
 MAX_DRAWS = 10_000
+#: Fewest draws whose calibrated percentiles reach the 2.5th and 97.5th: calibrated draws
+#: stand for the probability levels (k + 1/2) / n, which span 2.5%-97.5% from n = 20. With
+#: fewer draws the outer percentiles are those of the extreme draws, too narrow (0.6x the
+#: 95% width at 5 draws), and :meth:`Game.predict` warns.
+MIN_CALIBRATED_DRAWS = 20
+#: Largest A_V (mag) of ``av_range``: beyond it Hbeta is dimmed by more than 10^5 and no
+#: optical line ratio constrains the dust.
+MAX_AV = 10.0
 #: Fewest library models the estimator accepts (its hold-out and standardisation need them).
 MIN_MODELS = 100
 #: A spectrum needs this many detected lines (upper limits aside) for an estimate; with fewer,
@@ -121,20 +130,29 @@ MODEL_ERROR = 0.1
 MISFIT_DRAWS = 8
 #: An estimate further than this many sigma beyond the library's box is flagged.
 EDGE_SIGMAS = 2.0
+#: A spectrum is flagged as not star-forming when it lies above the Kewley et al. (2001) line
+#: by more than this many sigma of its line ratios' errors (J1011+1947, a star-forming galaxy
+#: of Izotov et al. 2018, lies 0.5 sigma above it).
+KEWLEY_SIGMAS = 2.0
 
 #: Bits of the ``flag`` column (0: usable). A spectrum can carry several.
 FLAG_NOT_REPRODUCED = 1
 FLAG_NOT_STAR_FORMING = 2
 FLAG_FEW_LINES = 4
 FLAG_OUTSIDE_LIBRARY = 8
+FLAG_BPT_UNKNOWN = 16
 FLAGS = {
     FLAG_NOT_REPRODUCED: "line ratios not reproduced by the library within the errors",
-    FLAG_NOT_STAR_FORMING: "above the Kewley et al. (2001) maximum-starburst line in the "
-                           "[NII] BPT diagram: not ionised by young stars alone",
+    FLAG_NOT_STAR_FORMING: f"above the Kewley et al. (2001) maximum-starburst line in the "
+                           f"[NII] BPT diagram by more than {KEWLEY_SIGMAS:g} sigma: not ionised "
+                           "by young stars alone",
     FLAG_FEW_LINES: f"fewer than {RELIABLE_LINES} detected lines (fewer than {MIN_DETECTED}: "
                     "no estimate)",
     FLAG_OUTSIDE_LIBRARY: f"an estimate lies more than {EDGE_SIGMAS:g} sigma beyond the "
                           "library's parameter range",
+    FLAG_BPT_UNKNOWN: "[OIII]5007 and Hbeta (or [NII]6583 and Halpha) both only upper limits: "
+                      "the spectrum's place in the [NII] BPT diagram, so whether young stars "
+                      "ionise it, is unknown",
 }
 
 
@@ -201,6 +219,8 @@ class _MultiOutput:
         self.y_mean, self.y_scale = Y.mean(axis=0), _scale(Y)
         Z = ((X - self.x_mean) / self.x_scale).astype(np.float32)
         T = ((Y - self.y_mean) / self.y_scale).astype(np.float32)
+        if T.ndim == 2 and T.shape[1] == 1:  # one property: scikit-learn wants a 1-d target
+            T = T.ravel()
         # float32 halves the work; one BLAS thread, because threads only add overhead on
         # mini-batches this small (measured: 10x slower with 2 threads on a busy machine).
         with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
@@ -466,18 +486,31 @@ class Game(BaseEstimator):
                 or not 0 <= float(error) <= 1:
             raise ValueError(f"model_error={error!r}: expected a relative error from 0 to 1")
         if self.av_range is not None:
-            low, high = self.av_range
-            if not 0 <= low <= high:
-                raise ValueError(f"av_range={self.av_range!r}: expected (low, high) with "
-                                 "0 <= low <= high")
+            try:
+                low, high = (float(v) for v in self.av_range)
+            except (TypeError, ValueError):
+                low = high = np.nan
+            if isinstance(self.av_range, str) or not 0 <= low <= high <= MAX_AV:
+                raise ValueError(f"av_range={self.av_range!r}: expected None or (low, high) in "
+                                 f"mag with 0 <= low <= high <= {MAX_AV:g}")
+        if not isinstance(self.calibrate, (bool, np.bool_)):
+            raise ValueError(f"calibrate={self.calibrate!r}: expected True or False")
 
-    def fit(self, library: Library) -> "Game":
+    def fit(self, library: Library, y=None) -> "Game":
         """Check the library, hold out its calibration models and train the model that uses
         every line (with ``noise_aware=True``, at :data:`BASE_NOISE` on every line: the models
         for the spectra's own errors start from it).
 
         Models for other detected-line patterns and noise levels are trained when first needed.
+        Unlike most scikit-learn estimators, GAME is fitted on a
+        :class:`~course_utils.library.Library` (models' line intensities and properties
+        together), not on ``X, y``.
         """
+        if y is not None or not (hasattr(library, "intensities") and hasattr(library, "labels")):
+            raise TypeError("Game.fit takes one Library of photoionization models (their line "
+                            "intensities and properties), not X, y arrays: e.g. "
+                            "Game().fit(course_utils.library.build_library(20_000)), or "
+                            "Library(intensities_frame, labels_frame)")
         self._check_params()
         self.lines_ = list(self.lines)
         self.properties_ = list(self.properties)
@@ -554,6 +587,7 @@ class Game(BaseEstimator):
 
     def model_for(self, pattern: str, noise: np.ndarray | None = None):
         """The fitted regressor for a detected-line pattern (trained on first use, then cached)."""
+        self._check_pattern(pattern)
         key = (pattern, _noise_key(noise))
         if key not in self.models_:
             X, Y = self.training_set(pattern, noise)
@@ -619,7 +653,8 @@ class Game(BaseEstimator):
         if not self.calibrate:
             return model, None
         # model_error is part of the key: set_params(model_error=...) needs no refit
-        key = (pattern, _noise_key(noise), _noise_key(level), float(self.model_error))
+        key = (pattern, _noise_key(noise), _noise_key(level), float(self.model_error),
+               int(self.n_draws))  # the calibration learns from draws of this number
         if key not in self.calibrations_:
             self.calibrations_[key] = self._calibration(model, mask, templates)
         return model, self.calibrations_[key]
@@ -670,8 +705,21 @@ class Game(BaseEstimator):
         return calibration
 
     def _check_fitted(self) -> None:
+        """Fitted, and its parameters still valid (``set_params`` may have changed them)."""
         if not hasattr(self, "models_"):
             raise RuntimeError("call fit(library) before predict")
+        self._check_params()
+
+    def _check_pattern(self, pattern: str) -> np.ndarray:
+        """The mask of a pattern id of this estimator's lines; a clear error if it is not one."""
+        n = len(self.lines_)
+        if not isinstance(pattern, str) or len(pattern) != n or set(pattern) - {"0", "1"}:
+            raise ValueError(f"pattern={pattern!r}: expected a string of {n} '0'/'1' characters, "
+                             f"one per line of {self.lines_} ('1': the line is used)")
+        if pattern.count("1") < MIN_DETECTED:
+            raise ValueError(f"pattern={pattern!r}: uses {pattern.count('1')} line(s); GAME "
+                             f"needs at least {MIN_DETECTED}")
+        return pattern_mask(pattern)
 
     # ----------------------------------------------------------------- prediction
     def _as_arrays(self, intensities, errors):
@@ -694,6 +742,18 @@ class Game(BaseEstimator):
                                      f"with columns {self.lines_}, got {array.shape}")
             return array
 
+        if isinstance(intensities, pd.DataFrame) and isinstance(errors, pd.DataFrame) \
+                and not errors.index.equals(intensities.index):
+            # errors pair with their spectra by row label, as columns pair by line name
+            same = (intensities.index.is_unique and errors.index.is_unique
+                    and len(errors.index) == len(intensities.index)
+                    and errors.index.isin(intensities.index).all())
+            if not same:
+                extra = [v for v in errors.index if v not in intensities.index][:3]
+                raise GameInputError(f"errors: row labels {extra or list(errors.index[:3])} do "
+                                     "not match the intensities' (errors are paired with their "
+                                     "spectra by row label); give both the same index, or arrays")
+            errors = errors.loc[intensities.index]
         I = table(intensities, "intensities")
         E = None if errors is None else table(errors, "errors")
         if E is not None and E.shape != I.shape:
@@ -763,11 +823,17 @@ class Game(BaseEstimator):
             0 or NaN. Any units: each spectrum is normalised by its brightest detected line.
         errors
             Same shape: 1-sigma errors, ``-99`` for an upper limit, 0 for exact. ``None``:
-            no measurement errors (the draws differ only by the calibration).
+            no measurement errors (the draws differ only by the calibration). A DataFrame
+            is paired with the intensities by row label (and by line name), never by
+            position; labels that do not match are an error.
         return_draws
             Also return the draws, shape ``(n_spectra, n_draws, n_properties)``: with
             ``calibrate=True`` the calibrated distribution, each draw keeping the rank its
-            Monte Carlo draw had (so draws of different properties stay paired).
+            Monte Carlo draw had (so draws of different properties stay paired). Sorted,
+            calibrated draws stand for the probability levels ``(k + 1/2) / n_draws``; the
+            table's percentiles are read off those levels (not the draws' sample
+            percentiles, which shrink with few draws). Below
+            :data:`MIN_CALIBRATED_DRAWS` draws a warning says the outer ones are too narrow.
         draw_seed
             Mixed with ``random_state`` into the seed of the Monte Carlo draws. Separate
             calls on parts of one data set (blocks of a cube) pass different values, so
@@ -782,6 +848,14 @@ class Game(BaseEstimator):
             fewer than :data:`MIN_DETECTED` detected lines get NaN.
         """
         self._check_fitted()
+        if draw_seed is not None and (isinstance(draw_seed, bool) or not isinstance(
+                draw_seed, (int, np.integer)) or not 0 <= draw_seed < 2**32):
+            raise ValueError(f"draw_seed={draw_seed!r}: expected None or a whole number from 0 "
+                             f"to {2**32 - 1}")
+        if self.calibrate and self.n_draws < MIN_CALIBRATED_DRAWS:
+            warnings.warn(f"n_draws={self.n_draws} is below {MIN_CALIBRATED_DRAWS}: the 2.5th and "
+                          "97.5th percentiles of so few draws are narrower than calibrated",
+                          stacklevel=2)
         I, E, index = self._as_arrays(intensities, errors)
         I, E = _normalise(I, E)
         detected = np.isfinite(I) & (I > 0)
@@ -808,7 +882,8 @@ class Game(BaseEstimator):
             result[rows], bits = self._predict_pattern(mask, model, calibration, Ik, Ek, rng,
                                                        return_draws)
             flag[rows] |= bits
-        table = summarise(result, self.properties_, index)
+        levels = _draw_levels(int(self.n_draws)) if self.calibrate else None
+        table = summarise(result, self.properties_, index, levels=levels)
         for j, prop in enumerate(self.properties_):  # the mean of clipped draws, to the last bit
             table[f"{prop}_mean"] = table[f"{prop}_mean"].clip(self.bounds_[0][j],
                                                                self.bounds_[1][j])
@@ -894,7 +969,15 @@ class Game(BaseEstimator):
         self._check_fitted()
         I, _, index = self._as_arrays(intensities, None)
         I, _ = _normalise(I, None)
-        theta = table[[f"{p}_median" for p in self.properties_]].to_numpy(dtype=float)
+        columns = [f"{p}_median" for p in self.properties_]
+        absent = [c for c in columns if c not in getattr(table, "columns", [])]
+        if absent:
+            raise GameInputError(f"table: missing columns {absent}; give what predict returned "
+                                 "for these spectra")
+        if len(table) != len(I) or (index is not None and not table.index.equals(index)):
+            raise GameInputError(f"table: {len(table)} rows for {len(I)} spectra (or other row "
+                                 "labels); give what predict returned for these spectra")
+        theta = table[columns].to_numpy(dtype=float)
         ok = np.isfinite(theta).all(axis=1)
         out = np.full(I.shape, np.nan)
         model = self.emulator_.predict(self._clip(theta[ok]))
@@ -905,26 +988,51 @@ class Game(BaseEstimator):
         return pd.DataFrame(out, columns=self.lines_, index=index)
 
     def _bpt_flag(self, mask: np.ndarray, I: np.ndarray, E: np.ndarray | None) -> np.ndarray:
-        """FLAG_NOT_STAR_FORMING where the spectrum is surely above the Kewley et al. (2001)
-        line. An upper limit on [NII] or [OIII] leaves its ratio unknown from below, so only
-        measured numerators count; an upper limit on Halpha or Hbeta makes the ratio a lower
-        bound, which is enough to be sure."""
+        """The BPT bits of each spectrum (pattern ``mask``, its lines' intensities and errors).
+
+        FLAG_NOT_STAR_FORMING where the spectrum is surely above the Kewley et al. (2001)
+        line: still above it when both ratios are moved towards the star-forming side by
+        :data:`KEWLEY_SIGMAS` of their errors (any direction within that ellipse; the errors
+        of the two lines of a ratio in quadrature). An upper limit on [NII] or [OIII] leaves
+        its ratio unknown from below, so only measured numerators count; an upper limit on
+        Halpha or Hbeta makes the ratio a lower bound, which is enough to be sure.
+        FLAG_BPT_UNKNOWN where both lines of a ratio are upper limits (a faint spectrum: its
+        place in the diagram is unbounded). Nothing when the estimator's lines lack one of
+        the four.
+        """
         from course_utils.diagnostics import above_kewley01_nii
 
-        lines = [l for l, m in zip(self.lines_, mask) if m]
         need = ("NII6583", "Halpha", "OIII5007", "Hbeta")
         flag = np.zeros(len(I), dtype=np.int64)
-        if not all(l in lines for l in need):
+        if not all(l in self.lines_ for l in need):
             return flag
-        col = {l: lines.index(l) for l in need}
+        lines = [l for l, m in zip(self.lines_, mask) if m]
         E = np.zeros_like(I) if E is None else E
-        measured = lambda l: E[:, col[l]] != UPPER_LIMIT
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(measured("NII6583"), np.log10(I[:, col["NII6583"]] / I[:, col["Halpha"]]),
-                         -np.inf)
-            y = np.where(measured("OIII5007"), np.log10(I[:, col["OIII5007"]] / I[:, col["Hbeta"]]),
-                         -np.inf)
-        flag[above_kewley01_nii(x, y)] = FLAG_NOT_STAR_FORMING
+
+        def line(name):  # intensity, relative error, measured?, present? (per spectrum)
+            if name not in lines:
+                zero = np.zeros(len(I))
+                return zero, zero, zero.astype(bool), zero.astype(bool)
+            j = lines.index(name)
+            measured = E[:, j] != UPPER_LIMIT
+            relative = np.where(measured & (E[:, j] > 0), E[:, j] / I[:, j], 0.0)
+            return I[:, j], relative, measured, np.ones(len(I), bool)
+
+        def ratio(top, bottom):  # log ratio (-inf: unknown from below) and its sigma
+            (i_t, r_t, m_t, _), (i_b, r_b, _, p_b) = line(top), line(bottom)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(m_t & p_b, np.log10(i_t / np.where(p_b, i_b, 1.0)), -np.inf)
+            return value, np.log10(np.e) * np.hypot(r_t, r_b)
+
+        (x, sx), (y, sy) = ratio("NII6583", "Halpha"), ratio("OIII5007", "Hbeta")
+        # "above" is an upper set (the line falls with x), so the ellipse lies above when
+        # its quarter towards lower x and y does
+        angle = np.linspace(0.0, np.pi / 2, 17)[:, None]
+        surely = above_kewley01_nii(x - KEWLEY_SIGMAS * sx * np.cos(angle),
+                                    y - KEWLEY_SIGMAS * sy * np.sin(angle)).all(axis=0)
+        flag[surely] |= FLAG_NOT_STAR_FORMING
+        limits = [line(l)[3] & ~line(l)[2] for l in need]  # upper limits
+        flag[(limits[0] & limits[1]) | (limits[2] & limits[3])] |= FLAG_BPT_UNKNOWN
         return flag
 
     def noise_level(self, I: np.ndarray, E: np.ndarray | None, mask: np.ndarray,
@@ -1034,11 +1142,27 @@ def truncated_normal(mean: np.ndarray, sigma: np.ndarray, rng: np.random.Generat
     return out
 
 
-def summarise(draws: np.ndarray, properties: Sequence[str], index=None) -> pd.DataFrame:
+def summarise(draws: np.ndarray, properties: Sequence[str], index=None,
+              levels: np.ndarray | None = None) -> pd.DataFrame:
     """Tidy table of the :data:`STATS` of draws ``(n_spectra, n_draws, n_properties)``
-    (spectra whose draws are NaN get NaN)."""
+    (spectra whose draws are NaN get NaN).
+
+    ``levels``: the probability levels that the sorted draws stand for (calibrated draws,
+    see :func:`_draw_levels`); the percentiles are then read off them by linear
+    interpolation, so that they do not shrink with few draws as sample percentiles do.
+    """
     names = list(PERCENTILES)
-    quantiles = np.percentile(draws, [PERCENTILES[n] for n in names], axis=1)
+    q = np.array([PERCENTILES[n] for n in names]) / 100
+    if levels is None:
+        quantiles = np.percentile(draws, 100 * q, axis=1)
+    else:
+        ordered = np.sort(draws, axis=1)
+        position = np.clip(np.interp(q, levels, np.arange(len(levels))), 0, len(levels) - 1)
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, len(levels) - 1)
+        frac = (position - low)[:, None, None]
+        quantiles = (ordered[:, low].transpose(1, 0, 2) * (1 - frac)
+                     + ordered[:, high].transpose(1, 0, 2) * frac)
     stats = dict(zip(names, quantiles))
     stats.update(mean=draws.mean(axis=1), std=draws.std(axis=1))
     columns = {f"{p}_{s}": stats[s][:, j] for j, p in enumerate(properties) for s in STATS}
@@ -1088,7 +1212,11 @@ def cross_validate(
     max_models
         Use at most this many library models (a random subset), for quick looks.
     """
+    game._check_fitted()
     pattern = "1" * len(game.lines_) if pattern is None else pattern
+    game._check_pattern(pattern)
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
+        raise ValueError(f"n_splits={n_splits!r}: expected a whole number of folds >= 2")
     rows = np.random.default_rng([game._seed(), 3]).permutation(len(game.library_))
     rows = rows[:max_models] if max_models else rows
     predicted = np.empty((len(rows), len(game.properties_)))
@@ -1101,9 +1229,12 @@ def cross_validate(
             Xt = Xt[:len(test)]
         predicted[test] = game._make_model().fit(X, Y).predict(Xt)
     error = predicted - true
+    spread = np.sum((true - true.mean(axis=0))**2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant property has no R^2
+        r2 = np.where(spread > 0, 1 - np.sum(error**2, axis=0) / spread, np.nan)
     scores = pd.DataFrame({
         "rmse": np.sqrt(np.mean(error**2, axis=0)),
-        "r2": 1 - np.sum(error**2, axis=0) / np.sum((true - true.mean(axis=0))**2, axis=0),
+        "r2": r2,
         "bias": error.mean(axis=0)}, index=pd.Index(game.properties_, name="property"))
     return Validation(scores, pd.DataFrame(true, columns=game.properties_),
                       pd.DataFrame(predicted, columns=game.properties_), pattern)
@@ -1129,8 +1260,9 @@ def feature_importances(
     """
     from sklearn.inspection import permutation_importance
 
+    game._check_fitted()
     pattern = "1" * len(game.lines_) if pattern is None else pattern
-    mask = pattern_mask(pattern)
+    mask = game._check_pattern(pattern)
     if noise is None and game.noise_aware is not True:
         fixed = game._fixed_noise()
         noise = None if fixed is None else fixed[mask]

@@ -30,16 +30,22 @@ A student copy records in its metadata (``course_utils.generated_sha256``) a has
 own content, so ``build`` can tell a copy nobody touched from one a student has edited,
 run or saved:
 
-- a missing or untouched copy, or one that is the same as its committed version (git
-  keeps it), is (re)written;
-- a copy with the student's work is skipped with a message; ``build --force`` first saves
-  it as ``notebooks/backup/NN_name-<date>-<time>.ipynb``, then resets it;
+- a missing or untouched copy (or one older than the hash record that is the same as its
+  committed version) is (re)written;
+- a copy with the student's work, saved or committed, is skipped with a message;
+  ``build --force`` first saves it as ``notebooks/backup/NN_name-<date>-<time>.ipynb``,
+  then resets it;
+- each copy is read again just before it is replaced: one saved since it was classified
+  is skipped (with ``--force``, the bytes of that moment are the backup); Ctrl-C and
+  SIGTERM wait until every file is renamed;
 - other files in ``notebooks/`` (a student's own notebooks, JupyterLab's ``-Copy1``
   duplicates, the backups) are never modified or deleted.
 
 ``check`` compares each student copy with what ``build`` would write: the file in
 ``notebooks/`` when it is untouched, otherwise the committed version
-(``git show HEAD:notebooks/NN_name.ipynb``; nothing to compare outside a git checkout).
+(``git show HEAD:notebooks/NN_name.ipynb``; nothing to compare outside a git checkout),
+and when a student committed their own work there, the newest version in git's history
+that ``build`` wrote.
 Stored outputs are looked for in the committed ``solutions/``. So saved student work
 never makes it fail, while a stale committed build (what CI checks out) always does. The
 test suite runs nbval on student copies generated afresh from ``solutions/`` (see the
@@ -110,6 +116,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import copy
 import hashlib
 import json
@@ -379,7 +386,7 @@ def _read(path: Path, text: str | None = None) -> nbformat.NotebookNode:
 def _text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):  # missing, a folder, unreadable, not text
         return None if not path.exists() else ""
 
 
@@ -416,22 +423,36 @@ class BuildReport:
     skipped: list[Path] = field(default_factory=list)  # student copies with the student's work
     backups: list[tuple[Path, Path]] = field(default_factory=list)  # (copy, where it was saved)
     orphans: list[Path] = field(default_factory=list)  # generated copies with no source, kept
+    not_files: list[Path] = field(default_factory=list)  # a folder where a copy belongs, kept
+
+
+@dataclass(eq=False)
+class _Copy:
+    """A student copy that :func:`build` means to (re)write."""
+
+    seen: bytes | None  # its bytes when it was classified (None: missing)
+    backup: Path | None  # where its current version is saved first (``--force``)
 
 
 def build(solutions: Path = SOLUTIONS, student: Path = STUDENT, force: bool = False) -> BuildReport:
     """Write the student copies; strip stored outputs from the solutions in place.
 
     Every notebook is generated and checked before any file is written. A student copy
-    that is missing, untouched since it was generated, or the same as its committed
-    version (git has it) is written; one with the student's work is skipped, or, with
-    ``force``, saved to ``notebooks/backup/`` first. Nothing else in ``student`` is
-    modified or deleted.
+    that is missing or untouched since it was generated (or, for a copy older than the
+    hash record, the same as its committed version) is written; one with the student's
+    work, committed or not, is skipped, or, with ``force``, saved to ``notebooks/backup/``
+    first. Just before each copy is replaced it is read again: if it changed since it was
+    classified (a save in JupyterLab meanwhile), it is skipped, or with ``force`` its
+    bytes of that moment are the backup. Signals wait until the replacing is over, so an
+    interruption never leaves some copies replaced and others not. Nothing else in
+    ``student`` is modified or deleted.
     """
     report = BuildReport()
     writes: list[tuple[Path, str | bytes]] = []
-    backups: list[tuple[Path, str | bytes]] = []
+    copies: dict[Path, _Copy] = {}
     stamp = time.strftime("%Y%m%d-%H%M%S")
     sources = solution_files(solutions)
+    backup_folder = student / BACKUP
     for src in sources:
         nb = _read(src)
         text = _dumps(student_version(nb, src.name))
@@ -441,35 +462,108 @@ def build(solutions: Path = SOLUTIONS, student: Path = STUDENT, force: bool = Fa
         if _dumps(clean) != src.read_text(encoding="utf-8"):
             writes.append((src, _dumps(clean)))
         dest = student / src.name
-        current = _text(dest)
+        if dest.exists() and not dest.is_file():
+            report.not_files.append(dest)
+            continue
+        seen = dest.read_bytes() if dest.exists() else None
+        current = _decode(seen)
         if current == text:
             continue
-        if dest.exists() and not _untouched(current, text) and current != _committed(dest):
+        backup = None
+        if seen is not None and not _replaceable(dest, current, text):
             if not force:
                 report.skipped.append(dest)
                 continue
-            backup = _backup_path(student / BACKUP, dest, stamp)
-            backups.append((backup, dest.read_bytes()))
-            report.backups.append((dest, backup))
+            backup = _backup_path(backup_folder, dest, stamp, taken=[c.backup for c in copies.values()])
+        copies[dest] = _Copy(seen, backup)
         writes.append((dest, text))
-        report.written.append(dest)
+    if force and backup_folder.exists() and not backup_folder.is_dir():
+        raise NotebookError(f"{_rel(backup_folder)} is a file, so 'build --force' cannot save "
+                            "your copies there; rename it and run the command again")
     names = {s.name for s in sources}
     report.orphans = [p for p in sorted(student.glob("*.ipynb"))
-                      if p.name not in names and _untouched(_text(p))]
-    _write_all(backups + writes)  # backups are in place before any copy is replaced
+                      if p.name not in names and p.is_file() and _untouched(_text(p))]
+
+    def replace_copy(dest: Path) -> bool:
+        """Just before ``dest`` is replaced: may it be, and is its backup in place?"""
+        plan = copies.get(dest)
+        if plan is None:  # a solutions notebook
+            return True
+        if dest.exists() and not dest.is_file():
+            report.not_files.append(dest)
+            return False
+        now = dest.read_bytes() if dest.exists() else None
+        if now is not None and now != plan.seen and plan.backup is None:
+            if not force:  # saved meanwhile: it has the student's work
+                report.skipped.append(dest)
+                return False
+            plan.backup = _backup_path(backup_folder, dest, stamp,
+                                       taken=[c.backup for c in copies.values()])
+        if plan.backup is not None and now is not None:
+            _write_all([(plan.backup, now)], defer=False)  # the bytes present now
+            report.backups.append((dest, plan.backup))
+        report.written.append(dest)
+        return True
+
+    _write_all(writes, replace_copy)
+    report.written.sort(key=lambda p: p.name)
     return report
 
 
-def _backup_path(folder: Path, path: Path, stamp: str) -> Path:
+def _decode(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _replaceable(dest: Path, current: str | None, expected: str) -> bool:
+    """May ``build`` replace this copy without a backup? Yes when it is as ``build`` wrote
+    it, or when it predates the hash record and is the same as its committed version. A
+    copy with a hash record that no longer matches holds a student's work, even committed."""
+    if _untouched(current, expected):
+        return True
+    actual, recorded = _hashes(current)
+    return actual is not None and recorded is None and current == _committed(dest)
+
+
+def _backup_path(folder: Path, path: Path, stamp: str, taken=()) -> Path:
     backup, n = folder / f"{path.stem}-{stamp}.ipynb", 1
-    while backup.exists():
+    while backup.exists() or backup in taken:
         n += 1
         backup = folder / f"{path.stem}-{stamp}-{n}.ipynb"
     return backup
 
 
-def _write_all(files: list[tuple[Path, str | bytes]]) -> None:
-    """Write every file or none: all go to temporary files first, then are renamed."""
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT, SIGTERM, SIGHUP and SIGQUIT until the block ends, then deliver the first."""
+    received: list[int] = []
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    numbers = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    try:
+        old = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in numbers}
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
+def _write_all(files: list[tuple[Path, str | bytes]], guard=None, defer: bool = True) -> None:
+    """Write every file or none: all go to temporary files first, then are renamed.
+
+    ``guard(path)``, if given, is called just before each rename; when it returns False
+    the file is left as it is. Signals are held during the renames (``defer``), so an
+    interruption lands before the first or after the last.
+    """
     temps: list[tuple[Path, Path]] = []
     try:
         for path, content in files:
@@ -478,16 +572,17 @@ def _write_all(files: list[tuple[Path, str | bytes]]) -> None:
             temps.append((Path(tmp), path))
             with os.fdopen(fd, "wb") as f:
                 f.write(content.encode("utf-8") if isinstance(content, str) else content)
-            if path.exists():
+            if path.is_file():
                 shutil.copymode(path, tmp)
             else:
                 os.chmod(tmp, 0o644)
-    except BaseException:
+        with _signals_deferred() if defer else contextlib.nullcontext():
+            for tmp, path in temps:
+                if guard is None or guard(path):
+                    os.replace(tmp, path)
+    finally:
         for tmp, _ in temps:
             tmp.unlink(missing_ok=True)
-        raise
-    for tmp, path in temps:
-        os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------
@@ -515,6 +610,25 @@ def _committed(path: Path):
     return shown.stdout.decode("utf-8", errors="replace")
 
 
+def _last_generated(path: Path, depth: int = 200) -> str | None:
+    """The newest version of ``path`` in git's history (HEAD first) that is untouched since
+    ``build`` wrote it; None if there is none in the last ``depth`` commits that changed it."""
+    top = _git(path.parent, "rev-parse", "--show-toplevel")
+    if top is None or top.returncode != 0:
+        return None
+    rel = path.resolve().relative_to(Path(top.stdout.decode().strip()).resolve()).as_posix()
+    log = _git(path.parent, "log", f"-{depth}", "--format=%H", "HEAD", "--", f":(top){rel}")
+    if log is None or log.returncode != 0:
+        return None
+    for commit in log.stdout.decode().split():
+        shown = _git(path.parent, "show", f"{commit}:{rel}")
+        if shown is not None and shown.returncode == 0:
+            text = shown.stdout.decode("utf-8", errors="replace")
+            if _untouched(text):
+                return text
+    return None
+
+
 def _committed_notebooks(folder: Path) -> list[Path]:
     listed = _git(folder, "ls-tree", "--name-only", "HEAD", "./")
     if listed is None or listed.returncode != 0:
@@ -527,9 +641,11 @@ def problems(solutions: Path = SOLUTIONS, student: Path = STUDENT) -> list[str]:
     """Every way the student copies differ from what :func:`build` would write.
 
     A student copy is compared as it is in ``student`` when untouched since it was
-    generated, otherwise as committed (git HEAD): a student's saved work is never a
-    problem, a stale committed copy always is. Stored outputs are looked for in the
-    committed solutions.
+    generated, otherwise as committed (git HEAD), and when the committed version holds a
+    student's own work (its hash record no longer matches), as the newest version in git's
+    history that ``build`` wrote: a student's saved or committed work is never a problem,
+    a stale generated copy always is. Stored outputs are looked for in the committed
+    solutions.
     """
     found: list[str] = []
     sources = solution_files(solutions)
@@ -553,11 +669,20 @@ def problems(solutions: Path = SOLUTIONS, student: Path = STUDENT) -> list[str]:
             found.append(f"{_rel(dest)} is missing" if current is None else
                          f"{_rel(dest)} is not committed and is not what 'build' writes")
         elif committed != expected:
+            if _hashes(committed)[1] is not None and not _untouched(committed):
+                # a student's work, committed: compare the last version 'build' wrote
+                generated = _last_generated(dest)
+                if generated == expected:
+                    continue
+                if generated is not None:
+                    found.append(f"{_rel(dest)}: the last version 'build' wrote (in git's "
+                                 f"history) is not what it writes now from {src.name}")
+                    continue
             found.append(f"{_rel(dest)}: the committed version is not what 'build' writes "
                          f"from {src.name}")
     names = {s.name for s in sources}
     for extra in _committed_notebooks(student):
-        if extra.name not in names:
+        if extra.name not in names and _untouched(_committed(extra)):  # not a student's own
             found.append(f"{_rel(extra)} (committed) has no source in solutions/")
     return found
 
@@ -1012,6 +1137,15 @@ def _notebook_paths(names: list[str]) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; Ctrl-C (in the slow imports too) ends with one line, status 130."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted (build replaces all the notebooks or none)", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils.notebooks",
         description="Generate student notebooks from solutions/, check they are up to date, "
@@ -1031,6 +1165,10 @@ def main(argv: list[str] | None = None) -> int:
                              help="fork after the notebook's prefix (default) or rerun it per mutant")
     mutants_cmd.add_argument("--verbose", "-v", action="store_true", help="show the notebooks' output")
     args = parser.parse_args(argv)
+    if args.command == "mutants" and not args.timeout > 0:  # also false for nan
+        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.command == "mutants" and args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     try:
         if args.command == "mutants":
             paths = _notebook_paths(args.notebooks) if args.notebooks else solution_files(SOLUTIONS)
@@ -1046,6 +1184,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipped {_rel(path)}: it has your changes (edited, run or saved since it "
                       "was generated); 'build --force' resets it after saving a copy in "
                       f"{_rel(STUDENT / BACKUP)}/")
+            for path in report.not_files:
+                print(f"left {_rel(path)} in place: it is a folder, not a notebook; rename it "
+                      "to get the course's copy")
             for path in report.orphans:
                 print(f"left {_rel(path)} in place: it has no source in solutions/ "
                       "(delete it if it is not yours)")

@@ -20,6 +20,8 @@ and errors in the layout :meth:`course_utils.game.Game.predict` and
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +135,11 @@ class HIISample:
         ValueError
             A measured line without a published error and no ``relative_error``.
         """
+        if relative_error is not None and (
+                isinstance(relative_error, bool) or not isinstance(relative_error, (int, float, np.number))
+                or not 0 < float(relative_error) < np.inf):
+            raise ValueError(f"relative_error={relative_error!r}: expected None or a fraction of "
+                             "the intensity > 0 (0.1 for 10%)")
         names = [canonical_line(l) for l in lines]
         unknown = [n for n in names if n not in LINES]
         if unknown:
@@ -242,13 +249,40 @@ def data_quality(intensities: pd.DataFrame, oh_te: pd.Series) -> pd.Series:
     return reasons
 
 
+def _utf8_text(path: Path) -> str:
+    """The file's text; anything but UTF-8 (a byte order mark allowed) is a clear error."""
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise HIIDataError(f"{path}: the file is UTF-16 text; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data[:exc.start].count(b"\n") + 1
+        raise HIIDataError(f"{path}, row {row}: byte {data[exc.start]:#04x} is not UTF-8 text "
+                           "(Latin-1 or another encoding?); save the file as UTF-8") from None
+
+
+def _check_row_lengths(text: str, path: Path) -> None:
+    """Every data row has as many cells as the header (a row that lost its trailing commas
+    would read its last columns as empty)."""
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        return
+    for number, row in enumerate(rows, start=2):
+        if row and len(row) != len(header):
+            raise HIIDataError(f"{path}, row {number}: {len(row)} cells, expected {len(header)} "
+                               "as in the header (an empty cell still needs its comma)")
+
+
 def load_hii_regions(path: str | Path | None = None) -> HIISample:
     """Read and check the sample of real HII regions (default: ``data/hii_regions.csv``).
 
     Raises
     ------
     HIIDataError
-        Missing or unknown columns, a cell that is not a number, a negative error, an error
+        A file that is not UTF-8, a row with more or fewer cells than the header, missing or
+        unknown columns, a cell that is not a number, a negative error, an error
         without its value, an intensity <= 0, H-beta other than 100, an abundance or
         temperature outside physical bounds, a region with neither its abundance nor
         [OIII]4363, an unknown ``line_list``, or repeated names; the message names the file,
@@ -256,8 +290,10 @@ def load_hii_regions(path: str | Path | None = None) -> HIISample:
     """
     path = Path(DATA_FILE if path is None else path)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        text = _utf8_text(path)
+        _check_row_lengths(text, path)
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise HIIDataError(f"{path}: cannot read the file ({exc})") from exc
     missing = [c for c in COLUMNS if c not in table.columns]
     unknown = [c for c in table.columns if c not in COLUMNS]

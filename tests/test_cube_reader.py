@@ -187,3 +187,34 @@ def test_a_rerun_replaces_every_output(path, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [lines_path.name]
     maps, _ = read_maps(new_lines)
     assert "OIII5007" not in maps
+
+
+def test_a_spectral_axis_without_cunit3(path, tmp_path):
+    # FITS reads a unit-less axis in metres; a MUSE cube without CUNIT3 is in Angstrom
+    def drop(hdul):
+        del hdul["DATA"].header["CUNIT3"]
+
+    angstrom = _rewrite(path, tmp_path / "no_cunit3.fits", drop)
+    with pytest.warns(UserWarning, match="CUNIT3"):
+        cube = read_muse_cube(angstrom, scan=False)
+    np.testing.assert_allclose(cube.wavelength, read_muse_cube(path, scan=False).wavelength)
+
+    def metres(hdul):  # the same axis written in metres, without saying so: the FITS default
+        header = hdul["DATA"].header
+        del header["CUNIT3"]
+        header["CRVAL3"] *= 1e-10
+        header["CD3_3"] *= 1e-10
+
+    in_metres = _rewrite(path, tmp_path / "metres.fits", metres)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cube = read_muse_cube(in_metres, scan=False)
+    np.testing.assert_allclose(cube.wavelength, read_muse_cube(path, scan=False).wavelength,
+                               rtol=1e-6)
+
+    def nonsense(hdul):
+        header = hdul["DATA"].header
+        del header["CUNIT3"]
+        header["CRVAL3"] = 5e8
+    with pytest.raises(CubeError, match="CUNIT3"):
+        read_muse_cube(_rewrite(path, tmp_path / "nonsense.fits", nonsense), scan=False)

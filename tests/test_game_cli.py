@@ -17,7 +17,7 @@ from course_utils.library import (MUSE_LINES, Library, build_library, write_game
                                   write_game_library)
 
 LINES = list(MUSE_LINES)
-FAST = ["--draws", "5", "--cv-folds", "2", "--cv-models", "300", "--quiet"]
+FAST = ["--draws", "20", "--cv-folds", "2", "--cv-models", "300", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +65,13 @@ def test_good_files_give_one_row_per_spectrum(files, tmp_path):
     importances = pd.read_csv(out / "feature_importances.csv", dtype={"pattern": str})
     assert len(importances) == 10 + 9
     draws = np.load(out / "draws.npz")
-    assert draws["draws"].shape == (12, 5, 4)
+    assert draws["draws"].shape == (12, 20, 4)
     run = json.loads((out / "run.json").read_text())
-    assert run["lines"] == LINES and set(run["flag_bits"]) == {"1", "2", "4", "8"}
+    assert run["lines"] == LINES and set(run["flag_bits"]) == {"1", "2", "4", "8", "16"}
+    # pattern ids are text: quoted in the file, read back as written with the documented call
+    assert '"1111011111"' in (out / "output_ml.csv").read_text()
+    typed = pd.read_csv(out / "output_ml.csv", dtype={"pattern": str})
+    assert typed["pattern"].iloc[0] == "1111011111"
 
 
 def test_model_error_widens_the_intervals(files, tmp_path):
@@ -277,7 +281,8 @@ def test_unwritable_output_is_found_before_computing(files, tmp_path, capsys):
         locked.chmod(0o700)
 
 
-def test_sigterm_leaves_no_output(files, tmp_path):
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGQUIT"])
+def test_sigterm_leaves_no_output(files, tmp_path, name):
     # a slow run (draws, a larger library) killed while it computes: no folder, no hidden
     # temporary folder with a half-written output_ml.csv
     import signal
@@ -292,16 +297,126 @@ def test_sigterm_leaves_no_output(files, tmp_path):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(1.0)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(getattr(signal, name))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2, err
-    assert "SIGTERM" in err
+    assert name in err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
 
-def test_no_dust_fits_dust_free_models(files, tmp_path):
+def test_no_dust_fits_dust_free_models(files, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(args(files, out) + ["--no-dust"]) == 0
     table = pd.read_csv(out / "output_ml.csv")
     assert (table.filter(like="A_V_") == 0).all().all()
+    # A_V is 0 in every model: no R^2 (not -inf), and no divide-by-zero warnings
+    validation = pd.read_csv(out / "validation.csv", dtype={"pattern": str})
+    assert validation.loc[validation["property"] == "A_V", "r2"].isna().all()
+    assert np.isfinite(validation.loc[validation["property"] != "A_V", "r2"]).all()
+    assert "warning" not in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- third reliability pass
+
+def test_version():
+    result = subprocess.run([sys.executable, "-m", "course_utils.game_cli", "--version"],
+                            capture_output=True, text=True)
+    from course_utils import __version__
+
+    assert result.returncode == 0 and result.stdout.strip() == f"game {__version__}"
+
+
+def test_catalogue_without_two_detected_lines_in_any_spectrum(files, tmp_path, capsys):
+    # an Hbeta-only catalogue (and one with a second line only as an upper limit): one line
+    spectra = build_library(4, LINES, seed=5).intensities
+    spectra.loc[:, [l for l in LINES if l not in ("Hbeta", "Halpha")]] = 0.0
+    errors = 0.1 * spectra
+    errors["Halpha"] = -99.0
+    paths = [tmp_path / f"{k}.txt" for k in ("i", "e", "l")]
+    write_game_inputs(*paths, spectra, errors)
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, intensities=paths[0], errors=paths[1],
+                                 labels=paths[2]), "no spectrum has 2 or more detected lines")
+
+
+def test_too_few_draws_are_refused(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = args(files, out)
+    argv[argv.index("--draws") + 1] = "5"
+    bad(files, out, capsys, argv, "--draws must be from 20")
+
+
+def test_work_that_does_not_fit_in_memory_is_refused_before_it_starts(files, tmp_path, capsys,
+                                                                    monkeypatch):
+    from course_utils import game_cli
+
+    out = tmp_path / "out"
+    argv = args(files, out)
+    i = argv.index("--library")
+    del argv[i:i + 2]
+    bad(files, out, capsys, argv + ["--library-size", "1000000000000"], "--library-size")
+    monkeypatch.setattr(game_cli, "_available_memory", lambda: 50 * 2**20)  # a 50 MB cap
+    argv = args(files, out)
+    argv[argv.index("--draws") + 1] = "10000"
+    bad(files, out, capsys, argv, "--draws 10000 on 12 spectra needs about")
+    big = write(tmp_path / "big.txt", files["intensities"].read_text() * 3000)
+    bad(files, out, capsys, args(files, out, intensities=big), "needs about")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_as_input_is_refused(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    bad(files, out, capsys, args(files, out, intensities="/dev/zero"), "regular file")
+
+
+def test_output_paths_that_cannot_work_are_refused_first(files, tmp_path, capsys):
+    target = tmp_path / "elsewhere"
+    for name, make in (("link", lambda p: p.symlink_to(target, target_is_directory=True)),
+                       ("dangling", lambda p: p.symlink_to(tmp_path / "nowhere")),
+                       ("file", lambda p: p.write_text("x"))):
+        out = tmp_path / name
+        make(out)
+        message = "is a file" if name == "file" else "symbolic link"
+        status = main(args(files, out))
+        err = capsys.readouterr().err
+        assert status == 2 and message in err, err
+
+
+def test_output_folder_has_the_usual_mode_and_may_have_a_long_name(files, tmp_path,
+                                                                  monkeypatch):
+    import os
+
+    from course_utils import game_cli
+
+    monkeypatch.setattr(game_cli, "_run", lambda args, tmp: (tmp / "output_ml.csv").write_text(""))
+    out = tmp_path / ("r" * 250)
+    assert main(args(files, out)) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_signals_are_taken_before_the_slow_imports(files, tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+
+    from course_utils import game_cli
+
+    script = "import sys, course_utils.game_cli; print('numpy' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False"  # the import Ctrl-C can land in is main's
+
+    def slow_parser():  # Ctrl-C while the parser imports numpy, pandas and scikit-learn
+        os.kill(os.getpid(), signal.SIGINT)
+        raise AssertionError("the signal should have stopped the start-up")
+
+    monkeypatch.setattr(game_cli, "build_parser", slow_parser)
+    assert main(["run"]) == 2
+    assert "stopped by SIGINT" in capsys.readouterr().err
+
+
+def test_one_property_gives_no_warnings(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(args(files, out) + ["--properties", "log U"]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -2,13 +2,14 @@
 bounds, and clear errors instead of silent wrong answers (course_utils.game)."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from course_utils.game import (FLAG_FEW_LINES, FLAG_NOT_REPRODUCED, FLAG_NOT_STAR_FORMING,
-                               FLAG_OUTSIDE_LIBRARY, FLAGS, MAX_DRAWS, MIN_MODELS, PROPERTIES,
+                               FLAG_OUTSIDE_LIBRARY, FLAG_BPT_UNKNOWN, FLAGS, MAX_DRAWS, MIN_MODELS, PROPERTIES,
                                Game, GameInputError, _MultiOutput, default_regressor,
                                describe_flag, truncated_normal)
 from course_utils.diagnostics import bpt_class
@@ -16,6 +17,7 @@ from course_utils.library import (MUSE_LINES, Library, attenuation, build_librar
                                   line_table, load_grid)
 
 LINES = list(MUSE_LINES)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -113,26 +115,84 @@ def test_flag_bits_are_documented():
     assert describe_flag(0) == []
     assert describe_flag(FLAG_NOT_REPRODUCED | FLAG_FEW_LINES) == [FLAGS[1], FLAGS[4]]
     assert set(FLAGS) == {FLAG_NOT_REPRODUCED, FLAG_NOT_STAR_FORMING, FLAG_FEW_LINES,
-                          FLAG_OUTSIDE_LIBRARY}
+                          FLAG_OUTSIDE_LIBRARY, FLAG_BPT_UNKNOWN}
 
 
-def test_agn_models_are_flagged_and_hii_mocks_are_not(game, calibrated_run):
-    # NebulaBayes' AGN narrow-line-region grid: spectra no HII-region model reproduces.
+def _nlr_models():
     nlr = load_grid("NLR")
     X = nlr[LINES].to_numpy(float)
     X = X[(X > nlr.attrs["floor"]).all(axis=1)]
     x = np.log10(X[:, LINES.index("NII6583")] / X[:, LINES.index("Halpha")])
-    X = X[x > -0.1][:300]  # log [NII]/Halpha > -0.1: right of every HII model
+    y = np.log10(X[:, LINES.index("OIII5007")] / X[:, LINES.index("Hbeta")])
+    return X, x, y
+
+
+def test_agn_models_are_flagged_and_hii_mocks_are_not(game, calibrated_run):
+    # NebulaBayes' AGN narrow-line-region grid: spectra no HII-region model reproduces.
+    X, x, y = _nlr_models()
+    X, x, y = X[x > -0.1][:300], x[x > -0.1][:300], y[x > -0.1][:300]  # right of every HII model
     observed = truncated_normal(X, 0.1 * X, np.random.default_rng(4))
     table = game.predict(observed, 0.1 * X)
-    y = np.log10(X[:, LINES.index("OIII5007")] / X[:, LINES.index("Hbeta")])
-    above = bpt_class(x[x > -0.1][:300], y) == 2  # above Kewley et al. (2001)
-    assert (table["flag"][above] > 0).mean() > 0.95
+    above = bpt_class(x, y) == 2  # above Kewley et al. (2001)
+    # these lie near the line's steep part: at 10% errors a third of them are within
+    # 2 sigma of it even without noise, so only the misfit can flag those (measured 0.89)
+    assert (table["flag"][above] > 0).mean() > 0.85
     # the class library (5 000 models) catches ~85% of all of them, 50 000 models all
     # (benchmarks/game_calibration.py)
-    assert (table["flag"] > 0).mean() > 0.75
+    assert (table["flag"] > 0).mean() > 0.7
     hii, _ = calibrated_run
-    assert (hii["flag"] > 0).mean() < 0.04  # ~1% by construction of the misfit limit
+    assert (hii["flag"] > 0).mean() < 0.02  # ~1% by construction of the misfit limit
+
+
+def test_agn_models_above_the_kewley_line_are_flagged_as_the_benchmark_measures(game):
+    # every NLR model above Kewley et al. (2001), dimmed by A_V 0-3, 10% errors, as in
+    # benchmarks/game_calibration.py: measured 0.983 flagged (0.897 by the BPT bit) with
+    # this 5 000-model library
+    X, x, y = _nlr_models()
+    rng = np.random.default_rng([0, 2])
+    X = X[rng.permutation(np.flatnonzero(bpt_class(x, y) == 2))[:2000]]  # of 5473
+    wave = line_table(derived=True).loc[LINES, "wavelength"].to_numpy()
+    X = X * 10 ** (-0.4 * attenuation(wave, rng.uniform(0, 3, len(X))))
+    table = game.predict(truncated_normal(X, 0.1 * X, rng), 0.1 * X)
+    assert (table["flag"] > 0).mean() >= 0.95
+    assert (table["flag"] & FLAG_NOT_STAR_FORMING > 0).mean() > 0.85
+
+
+def _bpt_game():
+    lines = ["Hbeta", "OIII5007", "Halpha", "NII6583"]
+    return Game(lines=lines, calibrate=False, noise_aware=False).fit(
+        build_library(500, lines, seed=1)), lines
+
+
+def test_a_star_forming_galaxy_within_its_errors_of_the_kewley_line_is_not_flagged():
+    # J1011+1947 (Izotov et al. 2018; data/hii_regions.csv, notebook 10): a star-forming
+    # galaxy whose measured ratios lie 0.01 dex above the Kewley et al. (2001) line, half a
+    # sigma of its errors
+    game, lines = _bpt_game()
+    row = pd.read_csv(ROOT / "data" / "hii_regions.csv").set_index("name").loc["J1011+1947"]
+    I = row[lines].to_numpy(float)[None, :]
+    E = row[[f"{l}_err" for l in lines]].to_numpy(float)[None, :]
+    mask = np.ones(4, bool)
+    assert int(game._bpt_flag(mask, I, E)[0]) == 0
+    # the same ratios measured ten times more precisely are surely above
+    assert int(game._bpt_flag(mask, I, E / 10)[0]) == FLAG_NOT_STAR_FORMING
+    # without errors (exact lines) the ratios themselves decide, as before
+    assert int(game._bpt_flag(mask, I, None)[0]) == FLAG_NOT_STAR_FORMING
+
+
+def test_a_faint_spectrum_with_its_bpt_lines_only_upper_limits_is_flagged(game, library):
+    # a faint LINER spaxel: Halpha, [NII], [SII] measured, [OIII] and Hbeta upper limits
+    I = library.intensities.iloc[:5].copy()
+    E = 0.2 * I
+    E[["OIII5007", "Hbeta", "HeI5876", "HeI6678"]] = -99.0
+    table = game.predict(I, E)
+    assert table["12+log(O/H)_mean"].notna().all()
+    assert (table["flag"] & FLAG_BPT_UNKNOWN).all()
+    assert "BPT" in describe_flag(FLAG_BPT_UNKNOWN)[0]
+    # one of the two an upper limit: the ratio is still bounded, no such flag
+    E = 0.2 * I
+    E["OIII5007"] = -99.0
+    assert not (game.predict(I, E)["flag"] & FLAG_BPT_UNKNOWN).any()
 
 
 def test_bpt_flag_uses_limits_only_where_they_make_sure():
@@ -298,3 +358,71 @@ def test_line_residuals_find_a_line_the_models_miss(game, library):
     I["SII6716"] *= 1.6
     residuals = game.line_residuals(I, game.predict(I, 0.02 * I)).median()
     assert residuals.idxmax() == "SII6716" and residuals["SII6716"] > 0.07
+
+
+# ------------------------------------------------------------------ inputs checked where used
+
+def test_errors_pair_with_their_spectra_by_row_label(game):
+    I, E, _ = noisy_mocks(6, 0.1, seed=31)
+    I.index = E.index = [f"s{k}" for k in range(6)]
+    expected = game.predict(I, E)
+    shuffled = E.iloc[::-1]  # same labels, another order: must not move the estimates
+    pd.testing.assert_frame_equal(game.predict(I, shuffled), expected)
+    other = E.set_axis([f"t{k}" for k in range(6)])
+    with pytest.raises(GameInputError, match="row labels"):
+        game.predict(I, other)
+
+
+@pytest.mark.parametrize("name,value", [("model_error", float("nan")), ("model_error", 50.0),
+                                        ("n_draws", 7.9), ("n_draws", 0), ("av_range", 5),
+                                        ("noise_aware", -1.0), ("calibrate", "yes")])
+def test_parameters_set_after_fit_are_checked_when_used(game, name, value):
+    changed = copy.deepcopy(game).set_params(**{name: value})
+    I, E, _ = noisy_mocks(3, 0.1, seed=32)
+    with pytest.raises(ValueError, match=name):
+        changed.predict(I, E)
+
+
+@pytest.mark.parametrize("av_range", [5, (0, 1e9), (2, 1), ("a", "b"), (0, float("nan"))])
+def test_av_range_is_checked(library, av_range):
+    with pytest.raises(ValueError, match="av_range"):
+        Game(av_range=av_range).fit(library)
+
+
+def test_helper_functions_check_their_arguments(game):
+    from course_utils.game import cross_validate, feature_importances
+
+    I, E, _ = noisy_mocks(3, 0.1, seed=33)
+    with pytest.raises(ValueError, match="draw_seed"):
+        game.predict(I, E, draw_seed=-1)
+    for bad in ("11x", "1" * (len(LINES) + 1), "1" + "0" * (len(LINES) - 1), 1111):
+        with pytest.raises(ValueError, match="pattern"):
+            cross_validate(game, bad, n_splits=2, max_models=100)
+        with pytest.raises(ValueError, match="pattern"):
+            feature_importances(game, bad, n_repeats=1, test_size=50)
+    table = game.predict(I, E)
+    with pytest.raises(GameInputError, match="table"):
+        game.line_residuals(I, table.iloc[:2])
+    with pytest.raises(GameInputError, match="table"):
+        game.line_residuals(I, table.drop(columns="log U_median"))
+
+
+def test_fit_on_x_and_y_says_how_game_is_fitted(library):
+    with pytest.raises(TypeError, match="Library"):
+        Game().fit(library.intensities.to_numpy(), library.labels.to_numpy())
+
+
+def test_few_draws_warn_and_calibrated_percentiles_do_not_shrink_with_the_draws(game):
+    # Sample percentiles of n calibrated draws reach only the levels 0.5/n ... 1 - 0.5/n:
+    # the 95% width was 0.78x at 10 draws, 0.95x at 100, relative to 1000. Read off the
+    # draws' own levels, it holds from MIN_CALIBRATED_DRAWS on (wider at 20 draws, measured
+    # 1.11x: the centre of 20 draws is noisier, and the calibration sees it); below, predict
+    # warns.
+    I, E, _ = noisy_mocks(200, 0.1, seed=34)
+    width = {}
+    for n in (20, 100, 1000):
+        table = copy.deepcopy(game).set_params(n_draws=n).predict(I, E)
+        width[n] = (table["12+log(O/H)_p97.5"] - table["12+log(O/H)_p2.5"]).median()
+    assert 0.97 < width[20] / width[1000] < 1.25 and 0.97 < width[100] / width[1000] < 1.03, width
+    with pytest.warns(UserWarning, match="n_draws=5"):
+        copy.deepcopy(game).set_params(n_draws=5).predict(I.iloc[:3], E.iloc[:3])

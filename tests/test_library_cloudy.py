@@ -185,7 +185,7 @@ def test_cli_grid_option_builds_a_cloudy_library_and_predicts_nitrogen(tmp_path,
     paths = [tmp_path / f"{k}.txt" for k in ("intensities", "errors", "labels")]
     write_game_inputs(*paths, spectra, 0.1 * spectra)
     common = ["run", "--intensities", str(paths[0]), "--errors", str(paths[1]), "--labels",
-              str(paths[2]), "--draws", "5", "--cv-folds", "2", "--cv-models", "300", "--quiet",
+              str(paths[2]), "--draws", "20", "--cv-folds", "2", "--cv-models", "300", "--quiet",
               "--library-size", "600"]
     out = tmp_path / "out"
     assert main(common + ["--out", str(out), "--grid", "cloudy-bpass"]) == 0
@@ -236,7 +236,7 @@ def test_cli_reads_a_cloudy_library_file_and_names_a_property_it_lacks(tmp_path,
     paths = [tmp_path / f"{k}.txt" for k in ("intensities", "errors", "labels")]
     write_game_inputs(*paths, spectra, 0.1 * spectra)
     common = ["run", "--intensities", str(paths[0]), "--errors", str(paths[1]), "--labels",
-              str(paths[2]), "--draws", "5", "--cv-folds", "2", "--cv-models", "300", "--quiet",
+              str(paths[2]), "--draws", "20", "--cv-folds", "2", "--cv-models", "300", "--quiet",
               "--library", str(tmp_path / "library.csv")]
     assert main(common + ["--out", str(tmp_path / "out")]) == 0
     assert "log N/O_median" in pd.read_csv(tmp_path / "out" / "output_ml.csv")

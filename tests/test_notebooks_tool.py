@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -382,9 +383,11 @@ def test_student_work_survives_build_and_the_test_command_in_a_copy_of_the_repos
         shutil.copy(ROOT / name, repo / name)
     shutil.copytree(ROOT / "course_utils", repo / "course_utils",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    for folder in ("solutions", "notebooks"):
-        (repo / folder).mkdir()
-        shutil.copy(ROOT / folder / "00_setup_check.ipynb", repo / folder)
+    (repo / "solutions").mkdir()
+    shutil.copy(ROOT / "solutions" / "00_setup_check.ipynb", repo / "solutions")
+    # the clean copy is generated, never taken from this checkout's notebooks/, where a
+    # student may have saved work
+    notebooks.write_student_copy(repo / "solutions" / "00_setup_check.ipynb", repo / "notebooks")
     _commit_everything(repo)
     # the student edits notebook 00 so that it fails, saves outputs, duplicates it
     student = repo / "notebooks" / "00_setup_check.ipynb"
@@ -399,19 +402,32 @@ def test_student_work_survives_build_and_the_test_command_in_a_copy_of_the_repos
     assert checked.returncode == 0, checked.stdout + checked.stderr
     tested = run("-m", "pytest", "notebooks", "-n", "0", "-q", "-p", "no:cacheprovider")
     assert tested.returncode == 0, tested.stdout + tested.stderr
-    fresh = nbformat.read(ROOT / "notebooks" / "00_setup_check.ipynb", 4)
+    fresh = nbformat.read(repo / "solutions" / "00_setup_check.ipynb", 4)
     code_cells = sum(c.cell_type == "code" for c in fresh.cells)
     assert f"{code_cells} passed" in tested.stdout  # the code cells of the fresh copy, nothing else
     built = run("-m", "course_utils.notebooks", "build")
     assert built.returncode == 0 and "skipped notebooks/00_setup_check.ipynb" in built.stdout
     assert _snapshot(repo / "notebooks") == work
+    # the student commits the work: check passes, build (even --force) keeps it
+    _git(repo, "add", "notebooks")
+    _git(repo, "commit", "-q", "-m", "my work")
+    checked = run("-m", "course_utils.notebooks", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    built = run("-m", "course_utils.notebooks", "build")
+    assert built.returncode == 0 and "skipped notebooks/00_setup_check.ipynb" in built.stdout
+    assert _snapshot(repo / "notebooks") == work
+    forced = run("-m", "course_utils.notebooks", "build", "--force")
+    assert forced.returncode == 0
+    backups = list((repo / "notebooks" / "backup").glob("00_setup_check-*.ipynb"))
+    assert [b.read_bytes() for b in backups] == [work[student]]
+    _git(repo, "checkout", "-q", "notebooks/00_setup_check.ipynb")  # the student's work back
     # a stale committed build is still caught
     nb = nbformat.read(repo / "solutions" / "00_setup_check.ipynb", 4)
     nb.cells[0].source += "\nOne more line."
     nbformat.write(nb, repo / "solutions" / "00_setup_check.ipynb")
     _git(repo, "commit", "-q", "-am", "edit the solution only")
     stale = run("-m", "course_utils.notebooks", "check")
-    assert stale.returncode == 1 and "committed version" in stale.stderr
+    assert stale.returncode == 1 and "notebooks/00_setup_check.ipynb: the last version" in stale.stderr
 
 
 @needs_git
@@ -430,3 +446,114 @@ def test_build_rewrites_a_copy_that_git_keeps_but_not_an_uncommitted_edit(tmp_pa
     assert report.written == [stu / "01_demo.ipynb"] and report.skipped == [stu / "02_demo.ipynb"]
     assert "older" not in (stu / "01_demo.ipynb").read_text()
     assert (stu / "02_demo.ipynb").read_bytes() == work
+
+
+@needs_git
+def test_check_and_build_keep_a_student_copy_whose_work_is_committed(tmp_path, monkeypatch):
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    _commit_everything(tmp_path)
+    _student_saves_work(stu / "01_demo.ipynb")
+    _git(tmp_path, "commit", "-q", "-am", "my answers")
+    work = (stu / "01_demo.ipynb").read_bytes()
+    assert notebooks.problems(sol, stu) == []
+    report = notebooks.build(sol, stu)
+    assert report.skipped == [stu / "01_demo.ipynb"] and report.written == []
+    assert (stu / "01_demo.ipynb").read_bytes() == work
+    # the course changes the solution and commits without rebuilding: still caught, from
+    # the last generated version in the history
+    nb = nbformat.read(sol / "01_demo.ipynb", 4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
+    nbformat.write(nb, sol / "01_demo.ipynb")
+    _git(tmp_path, "commit", "-q", "-am", "new paragraph")
+    found = notebooks.problems(sol, stu)
+    assert len(found) == 1 and found[0].startswith("notebooks/01_demo.ipynb: the last version")
+
+
+def _save_during_build(monkeypatch, path, source):
+    """Make a save of ``path`` happen after build has classified it, before it replaces it."""
+    real_mkstemp, done = notebooks.tempfile.mkstemp, []
+
+    def mkstemp(*args, **kwargs):
+        if not done:
+            done.append(1)
+            _student_saves_work(path, source)
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(notebooks.tempfile, "mkstemp", mkstemp)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_save_while_build_runs_is_never_lost(tmp_path, monkeypatch, force):
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    nb = nbformat.read(sol / "01_demo.ipynb", 4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
+    nbformat.write(nb, sol / "01_demo.ipynb")
+    if force:  # a copy with older work: the backup must hold the version saved last
+        _student_saves_work(stu / "01_demo.ipynb", "x = 'first try'")
+    _save_during_build(monkeypatch, stu / "01_demo.ipynb", "x = 'saved while build ran'")
+    report = notebooks.build(sol, stu, force=force)
+    monkeypatch.undo()
+    saved = [p.read_text() for p in [stu / "01_demo.ipynb", *(stu / "backup").glob("*.ipynb")]]
+    assert sum("saved while build ran" in text for text in saved) == 1
+    if force:
+        assert [b for _, b in report.backups] == list((stu / "backup").glob("*.ipynb"))
+        assert "A new paragraph." in (stu / "01_demo.ipynb").read_text()
+    else:
+        assert report.skipped == [stu / "01_demo.ipynb"] and report.written == []
+    assert not list(stu.glob(".*.tmp"))
+
+
+def test_ctrl_c_while_build_replaces_files_lands_after_the_last_one(tmp_path, monkeypatch):
+    sol, stu = _built_course(tmp_path, monkeypatch, n=3)
+    for name in ("01_demo.ipynb", "02_demo.ipynb", "03_demo.ipynb"):
+        nb = nbformat.read(sol / name, 4)
+        nb.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
+        nbformat.write(nb, sol / name)
+    real_replace, calls = notebooks.os.replace, []
+
+    def replace(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the first rename starts
+        return real_replace(*args)
+
+    monkeypatch.setattr(notebooks.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        notebooks.build(sol, stu)
+    assert all("A new paragraph." in (stu / n).read_text()
+               for n in ("01_demo.ipynb", "02_demo.ipynb", "03_demo.ipynb"))
+    assert not list(stu.glob(".*.tmp")) and not list(sol.glob(".*.tmp"))
+
+
+def test_build_reports_a_folder_in_place_of_a_copy_and_a_backup_file(tmp_path, monkeypatch, capsys):
+    sol, stu = _built_course(tmp_path, monkeypatch)
+    (stu / "01_demo.ipynb").unlink()
+    (stu / "01_demo.ipynb").mkdir()
+    report = notebooks.build(sol, stu)
+    assert report.not_files == [stu / "01_demo.ipynb"] and (stu / "01_demo.ipynb").is_dir()
+    monkeypatch.setattr(notebooks, "SOLUTIONS", sol)
+    monkeypatch.setattr(notebooks, "STUDENT", stu)
+    assert notebooks.main(["check"]) in (0, 1)  # check does not crash on it either
+    _student_saves_work(stu / "02_demo.ipynb")
+    (stu / "backup").write_text("my notes")
+    before = _snapshot(stu)
+    assert notebooks.main(["build", "--force"]) == 2
+    assert "notebooks/backup is a file" in capsys.readouterr().err
+    assert _snapshot(stu) == before
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan"])
+def test_mutants_refuses_a_timeout_that_is_not_positive(timeout, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        notebooks.main(["mutants", "--timeout", timeout, "01"])
+    assert exit_.value.code == 2 and "--timeout must be a positive" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_the_commands_start_up_is_one_line(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):  # as if Ctrl-C landed in nbformat's slow import
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(notebooks, "solution_files", interrupted)
+    assert notebooks.main(["build"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted") and "Traceback" not in err

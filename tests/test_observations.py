@@ -361,3 +361,34 @@ def test_compare_to_direct_is_median_and_robust():
     offset, scatter, n = compare_to_direct(est, truth)
     assert n == truth.size - 200
     assert offset == pytest.approx(0.3, abs=0.01) and scatter == pytest.approx(0.1, abs=0.01)
+
+
+@pytest.mark.parametrize("encoding, message", [("latin-1", r"row 4: byte 0xe9 is not UTF-8"),
+                                               ("utf-16", "UTF-16")])
+def test_other_encodings_are_named(tmp_path, table, encoding, message):
+    odd = table.copy()
+    odd.loc[2, "reference"] = "Pérez-Montero"
+    path = tmp_path / "odd.csv"
+    odd.to_csv(path, index=False, encoding=encoding)
+    with pytest.raises(HIIDataError, match=message) as info:
+        load_hii_regions(path)
+    assert str(path) in str(info.value)
+    utf8 = tmp_path / "utf8.csv"  # the same table in UTF-8 (with a byte order mark) reads
+    odd.to_csv(utf8, index=False, encoding="utf-8-sig")
+    assert load_hii_regions(utf8).meta.iloc[2]["reference"] == "Pérez-Montero"
+
+
+def test_a_row_that_lost_its_trailing_cells_is_refused(tmp_path):
+    lines = DATA_FILE.read_text(encoding="utf-8").splitlines()
+    cells = lines[5].split(",")
+    lines[5] = ",".join(cells[:-2])  # OH_Te_err and OH_Te ... lost: would read as empty
+    path = tmp_path / "short.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(HIIDataError, match=rf"row 6: {len(cells) - 2} cells, expected {len(cells)}"):
+        load_hii_regions(path)
+
+
+@pytest.mark.parametrize("value", [-0.1, 0.0, float("nan"), float("inf"), "10%", True])
+def test_relative_error_is_checked(sample, value):
+    with pytest.raises(ValueError, match="relative_error"):
+        sample.spectra(["Hbeta", "OIII5007"], relative_error=value)

@@ -147,13 +147,39 @@ def _wavelength(header: fits.Header, n_wave: int, path: Path, extname: str) -> n
         warnings.simplefilter("ignore", FITSFixedWarning)
         spectral = WCS(header).sub([3])
     # pixel_to_world_values honours CD or PC+CDELT and returns SI (m) once CUNIT3 is known
-    world = spectral.pixel_to_world_values(np.arange(n_wave))
-    world = np.asarray(world, dtype=float) * u.Unit(spectral.wcs.cunit[0] or "m")
-    wave = world.to_value(u.AA)
+    world = np.asarray(spectral.pixel_to_world_values(np.arange(n_wave)), dtype=float)
+    if str(header.get("CUNIT3", "")).strip():
+        wave = (world * u.Unit(spectral.wcs.cunit[0] or "m")).to_value(u.AA)
+    else:  # FITS says metres; cubes that leave CUNIT3 out are nearly always in Angstrom
+        wave = _unitless_wavelength(world, path, extname)
     if n_wave > 1 and not (np.all(np.isfinite(wave)) and np.all(np.diff(wave) > 0)):
         raise CubeError(f"{path}: extension {extname!r}: the spectral axis (CRVAL3, CRPIX3, "
                         "CD3_3 or CDELT3) does not give increasing wavelengths")
     return wave
+
+
+#: Air wavelengths (Angstrom) a spectrograph of ionized gas can cover: far UV to mid-IR.
+PLAUSIBLE_ANGSTROM = (900.0, 30e4)
+
+
+def _unitless_wavelength(world: np.ndarray, path: Path, extname: str) -> np.ndarray:
+    """Wavelengths (Angstrom) of a spectral axis without CUNIT3: metres (the FITS default)
+    when plausible as such, otherwise Angstrom with a warning, otherwise an error."""
+    low, high = PLAUSIBLE_ANGSTROM
+    finite = world[np.isfinite(world)]
+    inside = lambda w: finite.size > 0 and low <= w.min() and w.max() <= high  # noqa: E731
+    if inside(finite * 1e10):
+        return world * 1e10
+    if inside(finite):
+        warnings.warn(f"{path}: extension {extname!r} has no CUNIT3; its wavelengths "
+                      f"({finite.min():.6g} to {finite.max():.6g}) are read as Angstrom, not "
+                      "as metres (the FITS default). Add CUNIT3 = 'Angstrom' to the header "
+                      "to silence this", CubeWarning, stacklevel=4)
+        return world
+    raise CubeError(f"{path}: extension {extname!r} has no CUNIT3, and its spectral axis "
+                    f"({finite.min() if finite.size else np.nan:.6g} to "
+                    f"{finite.max() if finite.size else np.nan:.6g}) is neither metres nor "
+                    "Angstrom of optical light; add CUNIT3 (e.g. 'Angstrom') to the header")
 
 
 def _check_complete(hdul: fits.HDUList, path: Path) -> None:
