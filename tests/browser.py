@@ -45,7 +45,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def chromium(width: int = 1366, height: int = 768):
+def chromium(width: int = 1366, height: int = 768, extra: list[str] = ()):
     """A headless Chromium (a fresh profile, no network services) that keeps its console log."""
     browser, driver_path = require_browser()
     from selenium import webdriver
@@ -57,7 +57,7 @@ def chromium(width: int = 1366, height: int = 768):
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 f"--window-size={width},{height}"):
+                 f"--window-size={width},{height}", *extra):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
