@@ -100,23 +100,23 @@ def execute_all(jobs: int) -> list[str]:
 def _with_download_link(executed: Path, part: str, dest: Path) -> None:
     """Copy an executed notebook, a download link to the clean notebook under its title."""
     nb = json.loads(executed.read_text())
-    clean = ROOT / part / executed.name
     what = "the notebook with answers" if part == "solutions" else "this notebook, to run it yourself"
-    link = {"cell_type": "markdown", "id": "course-download", "metadata": {}, "source": [
-        f"{{download}}`Download {what} ({executed.name}) <../downloads/{part}/{executed.name}>`"]}
+    link = f"{{download}}`Download {what} ({executed.name}) <../downloads/{part}/{executed.name}>`"
+    first = nb["cells"][0]  # the title cell: the link goes right under the title
+    lines = "".join(first["source"]).splitlines()
+    title = next((k for k, line in enumerate(lines) if line.startswith("# ")), 0)
     if part == "solutions":  # told apart from the student page in the menu and in search results
-        first = nb["cells"][0]
-        text = "".join(first["source"])
-        first["source"] = re.sub(r"^# ", "# Solutions: ", text, count=1, flags=re.M)
-    nb["cells"].insert(1, link)
+        lines[title] = lines[title].replace("# ", "# Solutions: ", 1)
+    first["source"] = "\n".join(lines[:title + 1] + ["", link, ""] + lines[title + 1:])
     dest.write_text(json.dumps(nb))
-    (dest.parent.parent / "downloads" / part).mkdir(parents=True, exist_ok=True)
-    if part == "notebooks":
+    downloads = dest.parent.parent / "downloads" / part
+    downloads.mkdir(parents=True, exist_ok=True)
+    if part == "notebooks":  # what a student starts from: the generated copy, without outputs
         from course_utils.notebooks import write_student_copy
 
-        write_student_copy(ROOT / "solutions" / executed.name, dest.parent.parent / "downloads" / part)
+        write_student_copy(ROOT / "solutions" / executed.name, downloads)
     else:
-        shutil.copyfile(clean, dest.parent.parent / "downloads" / part / executed.name)
+        shutil.copyfile(ROOT / "solutions" / executed.name, downloads / executed.name)
 
 
 def stage() -> Path:
