@@ -147,7 +147,6 @@ def _move_every_widget(driver, address: str, name: str) -> None:
         "return !!(p && p.sessionContext && p.context && p.context.path.endsWith(arguments[0])"
         " && p.sessionContext.session && p.sessionContext.session.kernel"
         " && p.sessionContext.session.kernel.status === 'idle');", name), 180)
-    console_errors(driver)  # JupyterLab's own start-up messages are not the course's
     driver.execute_script(RECORD)
     driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells');")
     time.sleep(2)
