@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -88,8 +89,11 @@ def lab():
     folder = Path(tempfile.mkdtemp(prefix="browser-notebooks-"))
     for source in widget_notebooks():
         write_student_copy(source, folder)
-    with jupyterlab(folder) as server:
-        yield server
+    try:
+        with jupyterlab(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _wait(driver, what: str, condition, timeout: float):
