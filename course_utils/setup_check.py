@@ -14,6 +14,7 @@ import io
 import platform
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
@@ -48,16 +49,25 @@ def check_package(req: Requirement) -> Result:
     try:
         installed = metadata.version(req.name)
     except metadata.PackageNotFoundError:
-        return Result(req.name, False, f"not installed (need {wanted}); "
-                      f"run: python -m pip install -e .  in the course folder")
+        return Result(req.name, False, f"not installed (need {wanted}) in the Python running this "
+                      f"check, {sys.executable}; run: {_python()} -m pip install -e .  in the course folder")
     try:
         ok = req.specifier.contains(Version(installed), prereleases=True)
     except InvalidVersion:
         ok = True
+    if not ok and minimum and Version(installed) >= Version(minimum):  # above an upper bound
+        return Result(req.name, False, f"{installed} is too new (need {req.specifier}); "
+                      f"run: {_python()} -m pip install '{req}'")
     if not ok:
         return Result(req.name, False, f"{installed} is too old (need {wanted}); "
-                      f"run: python -m pip install --upgrade '{req}'")
+                      f"run: {_python()} -m pip install --upgrade '{req}'")
     return Result(req.name, True, f"{installed} (need {wanted})")
+
+
+def _python() -> str:
+    """How to call the Python running this check: the course's venv as README's Quick start names it."""
+    venv = Path.cwd() / ".venv" / "bin" / "python"
+    return ".venv/bin/python" if Path(sys.executable).parent == venv.parent else sys.executable
 
 
 def check_python() -> Result:

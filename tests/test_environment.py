@@ -28,7 +28,7 @@ def pyproject_names() -> tuple[set[str], set[str]]:
         req = Requirement(spec)
         key = f"{req.name}[{','.join(sorted(req.extras))}]" if req.extras else req.name
         runtime |= {_norm(n) for n in CONDA_EXTRAS.get(key, {req.name})}
-    for spec in project["optional-dependencies"]["test"]:
+    for spec in (s for extra in project["optional-dependencies"].values() for s in extra):
         req = Requirement(spec)
         if req.marker is None:  # back-ports for old Pythons are pip-only
             test.add(_norm(req.name))

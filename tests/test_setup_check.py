@@ -28,6 +28,15 @@ def test_missing_and_old_packages_fail_with_a_readable_list(capsys):
     assert "numpy" in out and "too old" in out
 
 
+def test_a_package_above_the_course_upper_bound_is_called_too_new_and_names_the_python(capsys):
+    installed = setup_check.metadata.version("numpy")
+    result = setup_check.check_package(Requirement(f"numpy>=1.0,<{installed}"))
+    assert not result.ok
+    assert "too new" in result.detail and "too old" not in result.detail
+    missing = setup_check.check_package(Requirement("surely-not-installed-pkg>=1.0"))
+    assert sys.executable in missing.detail  # the Python that lacks it, not another one
+
+
 def test_every_declared_dependency_is_checked():
     names = {r.name for r in setup_check.requirements()}
     assert {"numpy", "scikit-learn", "astropy", "NebulaBayes", "pyneb"} <= names
