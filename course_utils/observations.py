@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.library import canonical_line, write_game_inputs
+from course_utils.library.gamefiles import read_utf8
 
 #: The committed sample.
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "hii_regions.csv"
@@ -249,19 +250,6 @@ def data_quality(intensities: pd.DataFrame, oh_te: pd.Series) -> pd.Series:
     return reasons
 
 
-def _utf8_text(path: Path) -> str:
-    """The file's text; anything but UTF-8 (a byte order mark allowed) is a clear error."""
-    data = path.read_bytes()
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise HIIDataError(f"{path}: the file is UTF-16 text; save it as UTF-8")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        row = data[:exc.start].count(b"\n") + 1
-        raise HIIDataError(f"{path}, row {row}: byte {data[exc.start]:#04x} is not UTF-8 text "
-                           "(Latin-1 or another encoding?); save the file as UTF-8") from None
-
-
 def _check_row_lengths(text: str, path: Path) -> None:
     """Every data row has as many cells as the header (a row that lost its trailing commas
     would read its last columns as empty)."""
@@ -290,7 +278,7 @@ def load_hii_regions(path: str | Path | None = None) -> HIISample:
     """
     path = Path(DATA_FILE if path is None else path)
     try:
-        text = _utf8_text(path)
+        text = read_utf8(path, HIIDataError)
         _check_row_lengths(text, path)
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:

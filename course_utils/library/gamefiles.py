@@ -67,22 +67,24 @@ class GameInputs:
         return (self.errors == UPPER_LIMIT) & ~self.missing
 
 
-def _read_text(path) -> str:
-    """A text file as UTF-8 (a byte-order mark is dropped); clear errors for other encodings."""
+def read_utf8(path, error: type[Exception] = None) -> str:
+    """A text file as UTF-8 (a byte-order mark is dropped); other encodings are an ``error``
+    (default :class:`GameFileError`) naming the file and the row of the first bad byte."""
+    error = GameFileError if error is None else error
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise GameFileError(f"{path}: cannot read the file ({exc.strerror})") from exc
+        raise error(f"{path}: cannot read the file ({exc.strerror})") from exc
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
-        raise GameFileError(f"{path}: the file is UTF-16 text (or binary); save it as UTF-8 "
-                            "or plain ASCII text")
+        raise error(f"{path}: the file is UTF-16 text (or binary); save it as UTF-8 "
+                    "or plain ASCII text")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         row = raw[:exc.start].count(b"\n") + 1
-        raise GameFileError(f"{path}, row {row}: byte {raw[exc.start]:#04x} is not UTF-8 text "
-                            "(a Latin-1 or Windows-1252 file?); save it as UTF-8") from None
+        raise error(f"{path}, row {row}: byte {raw[exc.start]:#04x} is not UTF-8 text "
+                    "(a Latin-1 or Windows-1252 file?); save it as UTF-8") from None
 
 
 def _read_table(path: Path, delimiter: str | None = None, header_rows: int = 0,
@@ -92,7 +94,7 @@ def _read_table(path: Path, delimiter: str | None = None, header_rows: int = 0,
     Blank lines are skipped; rows are numbered as in the file (1-based), columns from 1.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_utf8(path)
     rows = [(i, [c.strip() for c in line.split(delimiter)])
             for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if len(rows) <= header_rows:
@@ -125,7 +127,7 @@ def _read_table(path: Path, delimiter: str | None = None, header_rows: int = 0,
 
 
 def _read_labels(path: Path) -> list[str]:
-    text = _read_text(path)
+    text = read_utf8(path)
     # keep the labels exactly as written (CLOUDY labels may hold double spaces)
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
