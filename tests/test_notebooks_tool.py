@@ -83,7 +83,7 @@ def test_placeholder_without_assignment_is_a_comment():
 def test_check_detects_stale_student_notebooks(tmp_path, monkeypatch):
     sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
     sol.mkdir()
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks.copies, "ROOT", tmp_path)
     nb = _nb(nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"))
     nbformat.write(nb, sol / "01_demo.ipynb")
     assert notebooks.problems(sol, stu) == ["notebooks/01_demo.ipynb is missing"]
@@ -100,7 +100,7 @@ def test_check_detects_stale_student_notebooks(tmp_path, monkeypatch):
 def test_stored_outputs_in_solutions_are_reported_and_stripped_by_build(tmp_path, monkeypatch):
     sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
     sol.mkdir()
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks.copies, "ROOT", tmp_path)
     cell = nbformat.v4.new_code_cell("print(1)")
     cell.execution_count = 1
     nbformat.write(_nb(cell), sol / "01_demo.ipynb")
@@ -200,7 +200,7 @@ def test_ipython_magics_and_shell_lines_compile():
 def test_invalid_notebook_json_names_the_notebook(tmp_path, monkeypatch):
     sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
     sol.mkdir()
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks.copies, "ROOT", tmp_path)
     (sol / "01_demo.ipynb").write_text('{"cells": [}')
     with pytest.raises(NotebookError, match="solutions/01_demo.ipynb"):
         notebooks.build(sol, stu)
@@ -211,9 +211,9 @@ def test_invalid_notebook_json_names_the_notebook(tmp_path, monkeypatch):
 def test_check_command_names_an_invalid_notebook_and_exits_2(tmp_path, monkeypatch, capsys):
     sol = tmp_path / "solutions"
     sol.mkdir()
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
-    monkeypatch.setattr(notebooks, "SOLUTIONS", sol)
-    monkeypatch.setattr(notebooks, "STUDENT", tmp_path / "notebooks")
+    monkeypatch.setattr(notebooks.copies, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks.cli, "SOLUTIONS", sol)
+    monkeypatch.setattr(notebooks.cli, "STUDENT", tmp_path / "notebooks")
     (sol / "03_broken.ipynb").write_text("not json")
     assert notebooks.main(["check"]) == 2
     assert "03_broken.ipynb" in capsys.readouterr().err
@@ -229,7 +229,7 @@ def _solutions(folder, n=2):
 
 def _built_course(tmp_path, monkeypatch, n=2):
     sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks.copies, "ROOT", tmp_path)
     _solutions(sol, n)
     notebooks.build(sol, stu)
     return sol, stu
@@ -241,7 +241,7 @@ def _snapshot(*folders):
 
 def test_build_writes_nothing_when_one_notebook_is_bad(tmp_path, monkeypatch):
     sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks.copies, "ROOT", tmp_path)
     _solutions(sol)
     bad = nbformat.read(sol / "02_demo.ipynb", 4)
     bad.cells.append(nbformat.v4.new_markdown_cell("### BEGIN SOLUTION"))
@@ -254,10 +254,10 @@ def test_build_writes_nothing_when_one_notebook_is_bad(tmp_path, monkeypatch):
 
 def test_build_interrupted_while_writing_leaves_every_file_as_it_was(tmp_path, monkeypatch):
     sol, stu = tmp_path / "solutions", tmp_path / "notebooks"
-    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks.copies, "ROOT", tmp_path)
     _solutions(sol, n=3)
     before = _snapshot(sol)
-    real_fdopen, calls = notebooks.os.fdopen, []
+    real_fdopen, calls = notebooks.builder.os.fdopen, []
 
     def failing_fdopen(*args, **kwargs):  # the disk fills up at the third file
         calls.append(1)
@@ -265,7 +265,7 @@ def test_build_interrupted_while_writing_leaves_every_file_as_it_was(tmp_path, m
             raise OSError("No space left on device")
         return real_fdopen(*args, **kwargs)
 
-    monkeypatch.setattr(notebooks.os, "fdopen", failing_fdopen)
+    monkeypatch.setattr(notebooks.builder.os, "fdopen", failing_fdopen)
     with pytest.raises(OSError, match="No space"):
         notebooks.build(sol, stu)
     assert _snapshot(sol) == before
@@ -298,8 +298,8 @@ def test_build_skips_a_student_copy_with_changes_and_force_backs_it_up(tmp_path,
     assert (stu / "01_demo.ipynb").read_bytes() == work
     assert "A new paragraph." in (stu / "02_demo.ipynb").read_text()
     # the command says what it skipped and how to reset
-    monkeypatch.setattr(notebooks, "SOLUTIONS", sol)
-    monkeypatch.setattr(notebooks, "STUDENT", stu)
+    monkeypatch.setattr(notebooks.cli, "SOLUTIONS", sol)
+    monkeypatch.setattr(notebooks.cli, "STUDENT", stu)
     assert notebooks.main(["build"]) == 0
     out = capsys.readouterr().out
     assert "skipped notebooks/01_demo.ipynb" in out and "--force" in out
@@ -471,7 +471,7 @@ def test_check_and_build_keep_a_student_copy_whose_work_is_committed(tmp_path, m
 
 def _save_during_build(monkeypatch, path, source):
     """Make a save of ``path`` happen after build has classified it, before it replaces it."""
-    real_mkstemp, done = notebooks.tempfile.mkstemp, []
+    real_mkstemp, done = notebooks.builder.tempfile.mkstemp, []
 
     def mkstemp(*args, **kwargs):
         if not done:
@@ -479,7 +479,7 @@ def _save_during_build(monkeypatch, path, source):
             _student_saves_work(path, source)
         return real_mkstemp(*args, **kwargs)
 
-    monkeypatch.setattr(notebooks.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(notebooks.builder.tempfile, "mkstemp", mkstemp)
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -509,7 +509,7 @@ def test_ctrl_c_while_build_replaces_files_lands_after_the_last_one(tmp_path, mo
         nb = nbformat.read(sol / name, 4)
         nb.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
         nbformat.write(nb, sol / name)
-    real_replace, calls = notebooks.os.replace, []
+    real_replace, calls = notebooks.builder.os.replace, []
 
     def replace(*args):
         calls.append(1)
@@ -517,7 +517,7 @@ def test_ctrl_c_while_build_replaces_files_lands_after_the_last_one(tmp_path, mo
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the first rename starts
         return real_replace(*args)
 
-    monkeypatch.setattr(notebooks.os, "replace", replace)
+    monkeypatch.setattr(notebooks.builder.os, "replace", replace)
     with pytest.raises(KeyboardInterrupt):
         notebooks.build(sol, stu)
     assert all("A new paragraph." in (stu / n).read_text()
@@ -531,8 +531,8 @@ def test_build_reports_a_folder_in_place_of_a_copy_and_a_backup_file(tmp_path, m
     (stu / "01_demo.ipynb").mkdir()
     report = notebooks.build(sol, stu)
     assert report.not_files == [stu / "01_demo.ipynb"] and (stu / "01_demo.ipynb").is_dir()
-    monkeypatch.setattr(notebooks, "SOLUTIONS", sol)
-    monkeypatch.setattr(notebooks, "STUDENT", stu)
+    monkeypatch.setattr(notebooks.cli, "SOLUTIONS", sol)
+    monkeypatch.setattr(notebooks.cli, "STUDENT", stu)
     assert notebooks.main(["check"]) in (0, 1)  # check does not crash on it either
     _student_saves_work(stu / "02_demo.ipynb")
     (stu / "backup").write_text("my notes")
@@ -553,7 +553,7 @@ def test_ctrl_c_during_the_commands_start_up_is_one_line(monkeypatch, capsys):
     def interrupted(*args, **kwargs):  # as if Ctrl-C landed in nbformat's slow import
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(notebooks, "solution_files", interrupted)
+    monkeypatch.setattr(notebooks.builder, "solution_files", interrupted)
     assert notebooks.main(["build"]) == 130
     err = capsys.readouterr().err
     assert err.startswith("interrupted") and "Traceback" not in err
