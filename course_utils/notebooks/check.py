@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course_utils.notebooks.committed import (_NOT_GIT, _committed, _committed_notebooks,
+from course_utils.notebooks.committed import (_NOT_GIT, _committed_notebooks, _committed_texts,
                                               _last_generated)
 from course_utils.notebooks.copies import (SOLUTIONS, STUDENT, _dumps, _hashes, _read, _rel, _text,
                                            _untouched, solution_files, student_version)
@@ -33,8 +33,15 @@ def problems(solutions: Path = SOLUTIONS, student: Path = STUDENT) -> list[str]:
     """
     found: list[str] = []
     sources = solution_files(solutions)
+    names = {s.name for s in sources}
+    extras = [p for p in _committed_notebooks(student) if p.name not in names]
+    at_head = _committed_texts([*sources, *(student / s.name for s in sources), *extras])
+
+    def committed_text(path: Path):
+        return _NOT_GIT if at_head is _NOT_GIT else at_head[path]
+
     for src in sources:
-        committed_src = _committed(src)
+        committed_src = committed_text(src)
         if isinstance(committed_src, str):
             found += _stored_output_problems(committed_src, f"{_rel(src)} (committed)")
         expected = _dumps(student_version(_read(src), src.name))
@@ -45,7 +52,7 @@ def problems(solutions: Path = SOLUTIONS, student: Path = STUDENT) -> list[str]:
         if _untouched(current):
             found.append(f"{_rel(dest)} is not what 'build' writes from {src.name}")
             continue
-        committed = _committed(dest)
+        committed = committed_text(dest)
         if committed is _NOT_GIT:  # nothing to compare a student's copy with
             if current is None:
                 found.append(f"{_rel(dest)} is missing")
@@ -64,8 +71,7 @@ def problems(solutions: Path = SOLUTIONS, student: Path = STUDENT) -> list[str]:
                     continue
             found.append(f"{_rel(dest)}: the committed version is not what 'build' writes "
                          f"from {src.name}")
-    names = {s.name for s in sources}
-    for extra in _committed_notebooks(student):
-        if extra.name not in names and _untouched(_committed(extra)):  # not a student's own
+    for extra in extras:
+        if _untouched(committed_text(extra)):  # not a student's own
             found.append(f"{_rel(extra)} (committed) has no source in solutions/")
     return found
