@@ -163,6 +163,17 @@ class HIISample:
         return I.where(measured, 0.0), E.where(measured, 0.0)
 
 
+def _row_error(path: Path, mask, column: str, problem: str, values: pd.Series | None = None,
+               names: pd.Series | None = None) -> HIIDataError:
+    """The error for the first row where ``mask`` is true: the file, the row as in the file
+    (header = row 1), the region's name (if ``names``), the column, the cell's value (if
+    ``values``) and ``problem``."""
+    i = int(np.flatnonzero(np.asarray(mask))[0])
+    region = f" ({names.iloc[i]})" if names is not None else ""
+    value = f"{values.iloc[i]!r}" if values is not None else ""
+    return HIIDataError(f"{path}, row {i + 2}{region}, column {column!r}: {value}{problem}")
+
+
 def _numbers(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The numeric columns as floats; a cell that is not a number is reported by row and column."""
     out = {}
@@ -170,18 +181,14 @@ def _numbers(table: pd.DataFrame, path: Path) -> pd.DataFrame:
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna() & table[column].notna() & (table[column].astype(str).str.strip() != "")
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise HIIDataError(f"{path}, row {i + 2}, column {column!r}: {table[column].iloc[i]!r} "
-                               "is not a number")
+            raise _row_error(path, bad, column, " is not a number", table[column])
         out[column] = values.astype(float)
     return pd.DataFrame(out, index=table.index)
 
 
 def _check(numbers: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
     def fail(mask: pd.Series, column: str, expected: str):
-        i = int(np.flatnonzero(mask.to_numpy())[0])
-        raise HIIDataError(f"{path}, row {i + 2} ({table['name'].iloc[i]}), column {column!r}: "
-                           f"{numbers[column].iloc[i]!r}; expected {expected}")
+        raise _row_error(path, mask, column, f"; expected {expected}", numbers[column], table["name"])
 
     for column in numbers.columns:
         values = numbers[column]
@@ -196,10 +203,10 @@ def _check(numbers: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
         elif column in LINES and (values <= 0).any():
             fail(values <= 0, column, "an intensity > 0 (leave the cell empty if not measured)")
     kinds = table["line_list"]
-    if (~kinds.isin(LINE_LISTS)).any():
-        i = int(np.flatnonzero((~kinds.isin(LINE_LISTS)).to_numpy())[0])
-        raise HIIDataError(f"{path}, row {i + 2} ({table['name'].iloc[i]}), column 'line_list': "
-                           f"{kinds.iloc[i]!r}; expected one of {list(LINE_LISTS)}")
+    unknown = ~kinds.isin(LINE_LISTS)
+    if unknown.any():
+        raise _row_error(path, unknown, "line_list", f"; expected one of {list(LINE_LISTS)}", kinds,
+                         table["name"])
     hbeta = numbers["Hbeta"]
     if (hbeta.notna() & (hbeta != 100.0)).any():
         fail(hbeta.notna() & (hbeta != 100.0), "Hbeta", "100 (intensities relative to H-beta = 100)")
@@ -289,13 +296,10 @@ def load_hii_regions(path: str | Path | None = None) -> HIISample:
         raise HIIDataError(f"{path}, row 1: missing columns {missing}, unknown columns {unknown}; "
                            f"expected {list(COLUMNS)}")
     if table["name"].isna().any():
-        i = int(np.flatnonzero(table["name"].isna().to_numpy())[0])
-        raise HIIDataError(f"{path}, row {i + 2}, column 'name': empty; every region needs a name")
+        raise _row_error(path, table["name"].isna(), "name", "empty; every region needs a name")
     repeated = table["name"].duplicated()
     if repeated.any():
-        i = int(np.flatnonzero(repeated.to_numpy())[0])
-        raise HIIDataError(f"{path}, row {i + 2}, column 'name': {table['name'].iloc[i]!r} repeats "
-                           "an earlier name")
+        raise _row_error(path, repeated, "name", " repeats an earlier name", table["name"])
     numbers = _numbers(table, path)
     _check(numbers, table, path)
     index = pd.Index(table["name"], name="name")
