@@ -170,7 +170,10 @@ def _row_error(path: Path, mask, column: str, problem: str, values: pd.Series | 
     ``values``) and ``problem``."""
     i = int(np.flatnonzero(np.asarray(mask))[0])
     region = f" ({names.iloc[i]})" if names is not None else ""
-    value = f"{values.iloc[i]!r}" if values is not None else ""
+    cell = values.iloc[i] if values is not None else None
+    if isinstance(cell, np.generic):  # 12.1, not np.float64(12.1)
+        cell = cell.item()
+    value = "" if values is None else repr(cell)
     return HIIDataError(f"{path}, row {i + 2}{region}, column {column!r}: {value}{problem}")
 
 
