@@ -167,11 +167,20 @@ def _check_grid(grid: str) -> None:
         raise ValueError(f"grid={grid!r}: expected one of {LIBRARY_GRIDS}")
 
 
+def _computable(grid: str) -> tuple[pd.DataFrame, pd.Series, list[str], set[str]]:
+    """The line table (derived lines included), whether the attenuation curve covers each of
+    its lines, ``grid``'s own lines (in its file's order), and every line ``grid`` gives:
+    its own and those derived from them (shared by :func:`library_lines` and the check of
+    the lines asked of :func:`build_library`)."""
+    table = line_table(derived=True)
+    own = list(_grid(grid)[2])
+    derived = {d for d, (parent, *_) in DERIVED_LINES.items() if parent in own}
+    return table, table["wavelength"].between(*ATTENUATION_RANGE), own, set(own) | derived
+
+
 def _resolve_lines(lines, grid: str = "mappings") -> tuple[list[str], list[str], pd.DataFrame]:
     """Canonical names of the requested lines, the grid lines needed, and their metadata."""
-    table = line_table(derived=True)
-    in_range = table["wavelength"].between(*ATTENUATION_RANGE)
-    own = list(_grid(grid)[2])
+    table, in_range, own, grid_lines = _computable(grid)
     if lines is None:
         # single lines only: the MAPPINGS doublet sums (``OII3726_29`` ...) would repeat them;
         # a Cloudy grid gives only the sums, so all its lines
@@ -179,7 +188,6 @@ def _resolve_lines(lines, grid: str = "mappings") -> tuple[list[str], list[str],
         if grid != "mappings":  # MAPPINGS keeps its file's order
             lines = sorted(lines, key=lambda l: table.at[l, "wavelength"])
     lines = canonical_lines(list(lines))
-    grid_lines = set(own) | {d for d, (parent, *_) in DERIVED_LINES.items() if parent in own}
     missing = [l for l in lines if l not in grid_lines]
     if missing:
         raise ValueError(f"lines not computed by the {grid} grid: {missing}; it has "
@@ -196,11 +204,8 @@ def library_lines(grid: str = "mappings") -> list[str]:
     """Every line :func:`build_library` can compute from ``grid``: the grid's lines, the derived
     lines and the grid's doublet sums, where the attenuation curve is defined."""
     _check_grid(grid)
-    table = line_table(derived=True)
-    own = set(_grid(grid)[2])
-    names = own | {d for d, (parent, *_) in DERIVED_LINES.items() if parent in own}
-    return [l for l in table.index
-            if l in names and ATTENUATION_RANGE[0] <= table.at[l, "wavelength"] <= ATTENUATION_RANGE[1]]
+    table, in_range, _, computable = _computable(grid)
+    return [l for l in table.index if l in computable and in_range[l]]
 
 
 @functools.lru_cache(maxsize=1)
