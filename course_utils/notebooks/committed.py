@@ -61,7 +61,8 @@ def _committed(path: Path):
 def _last_generated(path: Path, depth: int = 200) -> str | None:
     """The newest version of ``path`` in git's history (HEAD first) that is untouched since
     ``build`` wrote it; None if there is none in the last ``depth`` commits that changed it."""
-    folder, name = path.resolve().parent, path.name
+    resolved = path.resolve()
+    folder, name = resolved.parent, resolved.name
     log = _git(folder, "log", f"-{depth}", "--format=%H", "HEAD", "--", f":(literal){name}")
     if log is None or log.returncode != 0:
         return None
