@@ -1,5 +1,6 @@
 """A fitted Game pickled by an earlier layout of course_utils.game loads and predicts the same."""
 
+import io
 import pickle
 from pathlib import Path
 
@@ -34,8 +35,6 @@ def test_a_game_pickled_by_the_single_module_loads_and_predicts_the_same(fixture
     if fixture["scikit-learn"] != sklearn.__version__:
         pytest.skip(f"the fixture's networks were pickled by scikit-learn {fixture['scikit-learn']}"
                     f" (this is {sklearn.__version__}); scikit-learn pickles are version-bound")
-    import io
-
     recorder = _Recorder(io.BytesIO(fixture["game"]))
     game = recorder.load()
     # the old pickle names the estimator and its internal parts by the module's path
@@ -49,3 +48,14 @@ def test_a_game_pickled_by_the_single_module_loads_and_predicts_the_same(fixture
     I = fixture["intensities"][:2].copy()
     I[:, 0] = 0.0
     assert np.isfinite(game.predict(I, 0.1 * I)["12+log(O/H)_median"]).all()
+
+
+def test_a_game_pickled_now_loads_and_predicts_the_same():
+    from course_utils.game import Game
+    from course_utils.library import MUSE_LINES, build_library
+
+    I = build_library(4, list(MUSE_LINES), seed=1).intensities
+    game = Game(n_draws=20).fit(build_library(300, list(MUSE_LINES), seed=0))
+    table = game.predict(I, 0.1 * I)
+    loaded = pickle.loads(pickle.dumps(game))
+    pd.testing.assert_frame_equal(loaded.predict(I, 0.1 * I), table, check_exact=True)
