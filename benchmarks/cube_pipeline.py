@@ -6,14 +6,19 @@ Targets (course issue 13), for a full MUSE field (``--size 300``: 300 x 300 x 36
 - line maps + GAME + maps in <= 10x the time of reading DATA and STAT once;
 - <= 1 GB of program (anonymous) memory: memory-mapped cube pages aside;
 - dask with 2 local workers in <= 0.6x the in-memory time;
-- generation of the cube with <= 2.5 GB peak memory.
+- generation of the cube with <= 2.5 GB peak memory;
+- (course issue 25) lines + calibrated noise-aware GAME <= 1.5x lines + noise-free GAME, on the
+  100 x 100 class cube: ``--size 100 --game compare``.
 
 It also prints GAME's accuracy over all spaxels and over the high-S/N knots.
 
     python benchmarks/cube_pipeline.py [--size 300] [--models 20000] [--game noise-aware]
-                                       [--no-dask] [--keep DIR]
+                                       [--no-dask] [--keep DIR] [--repeats 3]
 
-``--game none`` times the line maps alone. Times measured on a busy machine are upper bounds:
+``--game none`` times the line maps alone; ``--game compare`` times, in memory and for
+``--repeats`` rounds, the line maps alone, then with noise-free and with noise-aware GAME (each on
+a fresh copy of its fitted estimator, so each trains and calibrates for the cube), and prints the
+ratio of the medians. Times measured on a busy machine are upper bounds:
 the script prints the load average next to them.
 """
 
@@ -34,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 TARGETS = {"pipeline / read": 10.0, "program memory GB": 1.0, "dask / in-memory": 0.6,
-           "generation peak GB": 2.5}
+           "generation peak GB": 2.5, "noise-aware / noise-free": 1.5}
 
 
 class AnonymousMemory:
@@ -122,6 +127,9 @@ def run(args, tmp: Path) -> None:
               f"{cube_path.stat().st_size / 1e9:.2f} GB on disk, peak memory {peak:.2f} GB "
               f"(target <= {TARGETS['generation peak GB']} GB)   [{load()}]")
 
+    if args.game == "compare":
+        compare(cube_path, args)
+        return
     t0 = time.perf_counter()
     game = make_game(args.game, args.models)
     if game is not None:
@@ -204,12 +212,35 @@ def run(args, tmp: Path) -> None:
           f"end {max(worker_peak.values()):.2f} GB   [{load()}]")
 
 
+def compare(cube_path: Path, args) -> None:
+    """Per-cube cost of noise-aware against noise-free GAME (both calibrated), in memory."""
+    from course_utils.cube import run_pipeline
+
+    games = {kind: make_game(kind, args.models) for kind in ("noise-free", "noise-aware")}
+    run_pipeline(cube_path, None)  # the runs below read the cube from the page cache
+    times: dict[str, list[float]] = {"lines": [], "noise-free": [], "noise-aware": []}
+    for _ in range(args.repeats):
+        for kind in times:
+            game = None if kind == "lines" else copy.deepcopy(games[kind])
+            t0 = time.perf_counter()
+            run_pipeline(cube_path, game)
+            times[kind].append(time.perf_counter() - t0)
+    median = {kind: float(np.median(t)) for kind, t in times.items()}
+    for kind, t in times.items():
+        label = "lines" if kind == "lines" else f"lines + {kind} GAME"
+        print(f"{label:26s} median {median[kind]:6.2f} s  (runs: "
+              f"{', '.join(f'{v:.2f}' for v in t)})")
+    print(f"noise-aware / noise-free: {median['noise-aware'] / median['noise-free']:.2f} (target "
+          f"<= {TARGETS['noise-aware / noise-free']:g})   [{load()}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=300)
     parser.add_argument("--models", type=int, default=20_000, help="library size for GAME")
-    parser.add_argument("--game", choices=("noise-aware", "noise-free", "none"),
+    parser.add_argument("--game", choices=("noise-aware", "noise-free", "none", "compare"),
                         default="noise-aware")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of --game compare")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--keep", type=Path, help="folder for the cube (reused if present)")
     args = parser.parse_args()

@@ -120,7 +120,7 @@ def test_game_estimates_take_any_library_and_keep_the_spectra_index():
     lines = ["OII3726_29", "Hbeta", "OIII5007", "NII6583"]
     I, E = rl.spectra(strong.select(np.arange(len(strong)) < 20), lines)
     library = load_library(n_models=2000, lines=lines, seed=0, av_range=(0.0, 0.0))
-    out = rl.game_estimates(I, E, library, properties=["12+log(O/H)", "log U"], n_draws=10)
+    out = rl.game_estimates(I, E, library, properties=["12+log(O/H)", "log U"], n_draws=20)
     assert list(out.columns) == ["GAME 12+log(O/H)", "GAME log U", "GAME flag"]
     assert out.index.equals(I.index)
     lo, hi = library.labels["12+log(O/H)"].min(), library.labels["12+log(O/H)"].max()
