@@ -4,6 +4,7 @@
 - :mod:`~course_utils.cube.muse`      the MUSE format and :func:`read_muse_cube`
 - :mod:`~course_utils.cube.synthetic` :func:`make_henize2_10_cube`, :func:`load_henize2_10_cube`
 - :mod:`~course_utils.cube.lines`     emission-line maps (:func:`fit_line_maps`, :func:`fit_spaxel`)
+- :mod:`~course_utils.cube.linefit`   the batched fits behind them: Gaussian blends, least squares
 - :mod:`~course_utils.cube.maps`      GAME per spaxel, map files, radial profiles, BPT map, plots
 - :mod:`~course_utils.cube.classical` Balmer-decrement A_V, [SII] density, [NII]/[SIII] Te,
   strong-line O/H: the classical maps beside GAME's
