@@ -32,6 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
 BUILD = SITE / "_build"
 PARTS = {"notebooks": "The course", "solutions": "Solutions (for instructors)"}
+#: Seconds a cell may run: the test suite's nbval limit. It also bounds a wait seen after the
+#: widget cells of 02 and 03 under load: the kernel idle, its reply to the cell stamped at once,
+#: yet the next cell started only when the timeout ran out (600 s then), with no error.
+CELL_TIMEOUT = 300
 # what Jupyter Book's log says when a page is not what it should be
 LOG_FAILURES = re.compile(r"Execution Failed|CellExecutionError|Traceback|undefined label|"
                           r"reference target not found|unknown document|Could not lex literal")
@@ -48,7 +52,7 @@ def _execute(job: tuple[str, str, str, str]) -> tuple[str, str | None, float]:
     """Execute one notebook into ``dest``; returns (name, error or None, seconds)."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     part, source, dest, fingerprint = job
     start = time.monotonic()
@@ -61,11 +65,13 @@ def _execute(job: tuple[str, str, str, str]) -> tuple[str, str | None, float]:
         nb = nbformat.read(source, as_version=4)
     error = None
     try:
-        NotebookClient(nb, timeout=600, kernel_name="python3",
+        NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                        resources={"metadata": {"path": str(ROOT / part)}}).execute()
     except CellExecutionError as exc:
         lines = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()  # without colour codes
         error = lines[-1] if lines else type(exc).__name__
+    except (CellTimeoutError, DeadKernelError) as exc:  # named here, not a crash of the build
+        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
     nb.metadata["course_fingerprint"] = fingerprint
     if error is None:
         nbformat.write(nb, dest)
