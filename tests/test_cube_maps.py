@@ -53,12 +53,27 @@ def test_game_runs_only_on_spaxels_with_enough_detections(in_memory):
     assert "pattern" not in in_memory.properties.keys()
 
 
-def test_chunked_dask_run_equals_the_in_memory_run(cube_path, in_memory):
+def test_line_maps_strips_are_the_inverse_of_concatenate(in_memory):
+    maps = in_memory.lines
+    parts = [maps.strip(slice(y, min(y + 10, SIZE))) for y in range(0, SIZE, 10)]
+    assert [p.shape for p in parts] == [(10, SIZE), (10, SIZE), (4, SIZE)]
+    again = type(maps).concatenate(parts, maps.wcs)
+    for name in ("flux", "error", "status", "velocity", "sigma"):
+        assert np.array_equal(getattr(again, name), getattr(maps, name), equal_nan=True)
+    # a strip's WCS starts at its own first row
+    assert np.allclose(parts[1].wcs.pixel_to_world_values(0, 0),
+                       maps.wcs.pixel_to_world_values(0, 10))
+
+
+# 16: a GAME task per line-fitting strip; 32: one strip, split into two GAME blocks
+@pytest.mark.parametrize("chunk_rows", [16, 32])
+def test_chunked_dask_run_equals_the_in_memory_run(cube_path, in_memory, chunk_rows):
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
-        chunked = run_pipeline(cube_path, SeededN2Game(), scheduler=client, chunk_rows=16)
+        chunked = run_pipeline(cube_path, SeededN2Game(), scheduler=client,
+                               chunk_rows=chunk_rows)
     for key in in_memory.properties.keys():
         assert np.array_equal(chunked.properties[key], in_memory.properties[key], equal_nan=True)
     assert np.array_equal(chunked.lines.flux, in_memory.lines.flux, equal_nan=True)

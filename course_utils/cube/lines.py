@@ -161,6 +161,13 @@ class LineMaps:
         hdus.append(image_hdu(self.sigma, self.wcs, "SIGMA", "km/s"))
         return write_fits(hdus, path)
 
+    def strip(self, rows: slice) -> "LineMaps":
+        """The maps of image rows ``rows`` (the inverse of :meth:`concatenate`)."""
+        return LineMaps(self.lines, self.flux[:, rows], self.error[:, rows],
+                        self.status[:, rows], self.velocity[rows], self.sigma[rows],
+                        self.wcs[rows, :], self.unit, self.snr_min, self.limit_sigma,
+                        self.redshift, self.reference)
+
     @classmethod
     def concatenate(cls, parts: list["LineMaps"], wcs: WCS) -> "LineMaps":
         """Stack maps of consecutive row strips (as made by the chunked pipeline)."""
