@@ -149,6 +149,24 @@ def stage() -> Path:
     return source
 
 
+HOME = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Machine Learning on Galaxy Spectra</title>
+<link rel="icon" href="_static/favicon.svg" type="image/svg+xml">
+<meta http-equiv="Refresh" content="0; url={target}"></head>
+<body><p>The course starts at <a href="{target}">{target}</a>.</p></body></html>
+"""
+
+
+def _home(html: Path) -> None:
+    """Jupyter Book writes ``index.html`` as a bare refresh tag, without the site's icon, so a
+    browser opening it asks for ``/favicon.ico``, which does not exist: an error in its console
+    (logged or not, depending on how fast the refresh is). Write it as a page with both."""
+    index = html / "index.html"
+    match = re.search(r'url=([^"\s]+)"', index.read_text()) if index.exists() else None
+    if match and "<link" not in index.read_text():
+        index.write_text(HOME.format(target=match.group(1)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
@@ -168,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(BUILD / "html", ignore_errors=True)
     if (source / "_build" / "html").exists():
         shutil.move(source / "_build" / "html", BUILD / "html")
+        _home(BUILD / "html")
     print(f"website built in {time.monotonic() - start:.0f} s: {BUILD / 'html' / 'index.html'} (log: {log})")
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)

@@ -72,6 +72,14 @@ def _pages() -> list[Path]:
     return sorted(p for p in HTML.rglob("*.html") if not {"_static", "_sources"} & set(p.parts))
 
 
+def test_every_page_names_the_site_icon():
+    # a page without one makes the browser ask for /favicon.ico, which the site does not
+    # have: a console error, or none when a redirect is faster than the request
+    if not (HTML / "search.html").exists():
+        pytest.skip("the website is not built: .venv/bin/python site/build.py")
+    assert [p.name for p in _pages() if 'rel="icon"' not in p.read_text()] == []
+
+
 @pytest.fixture(scope="module")
 def site():
     require_browser()
