@@ -162,8 +162,9 @@ def _home(html: Path) -> None:
     browser opening it asks for ``/favicon.ico``, which does not exist: an error in its console
     (logged or not, depending on how fast the refresh is). Write it as a page with both."""
     index = html / "index.html"
-    match = re.search(r'url=([^"\s]+)"', index.read_text()) if index.exists() else None
-    if match and "<link" not in index.read_text():
+    text = index.read_text() if index.exists() else ""
+    match = re.search(r'url=([^"\s]+)"', text)
+    if match and "<link" not in text:
         index.write_text(HOME.format(target=match.group(1)))
 
 
