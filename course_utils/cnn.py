@@ -19,9 +19,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
-from threadpoolctl import threadpool_limits
 
 from course_utils.nn import cross_entropy, one_hot, relu, softmax
+from course_utils.threads import one_blas_thread
 
 # -------------------------------------------------------------------- convolution
 
@@ -290,7 +290,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             self.history_["val_accuracy"] = []
         # One BLAS thread: on mini-batches this small, threads only add overhead (measured:
         # 3-5x slower with the default threads of a 2-core machine, as JupyterLab runs them).
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             for epoch in range(self.n_epochs):
                 # Cosine schedule: big steps first, small ones at the end so the weights settle.
                 lr = self.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / self.n_epochs))
@@ -317,13 +317,13 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     def feature_maps(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """The maps after each stage (``"conv"``, ``"relu"``, ``"pool"``) for images ``X``."""
         check_is_fitted(self, "params_")
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             return self.forward(self._images(X), self.params_)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes)."""
         check_is_fitted(self, "params_")
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             scores = self.forward(self._images(X), self.params_)["scores"]
         return softmax(scores.astype(float))
 

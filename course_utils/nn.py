@@ -20,7 +20,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, check_X_y, check_array
-from threadpoolctl import threadpool_limits
+
+from course_utils.threads import one_blas_thread
 
 # --------------------------------------------------------------------------- data
 
@@ -263,7 +264,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             self.history_["val_accuracy"] = []
         # One BLAS thread: on mini-batches this small, threads only add overhead (measured:
         # 3-5x slower with the default threads of a 2-core laptop, as JupyterLab runs them).
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             for _ in range(self.n_epochs):
                 order = rng.permutation(len(X))  # a fresh shuffle each epoch
                 for start in range(0, len(X), self.batch_size):
@@ -282,7 +283,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes)."""
         check_is_fitted(self, "W1_")
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             return softmax(self._forward(check_array(X))[2])
 
     def predict(self, X: np.ndarray) -> np.ndarray:

@@ -41,9 +41,9 @@ from sklearn.model_selection import GroupKFold, KFold
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from course_utils.observations import compare_to_direct
+from course_utils.threads import one_blas_thread
 
 #: Strong lines the learner uses by default (canonical names), each divided by H-beta.
 FEATURE_LINES = ("OII3726_29", "OIII5007", "NII6583", "SII6716_31")
@@ -178,7 +178,7 @@ class LabelRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"y: expected {len(X)} finite values, got {len(y)} "
                              f"({int(np.sum(~np.isfinite(y)))} not finite)")
         # the matrices are small: one BLAS thread is ~10x faster than several fighting for cores
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             self._fit_all(X, y, groups)
         return self
 
@@ -202,7 +202,7 @@ class LabelRegressor(RegressorMixin, BaseEstimator):
         out = np.full(len(X), np.nan)
         ok = np.isfinite(X).all(axis=1)
         if ok.any():
-            with threadpool_limits(1, user_api="blas"):
+            with one_blas_thread():
                 out[ok] = self._point(self.model_, X[ok])
         return out
 
@@ -273,7 +273,7 @@ def learning_curve(models: dict[str, tuple[RegressorMixin, np.ndarray]], y, fold
                     fitted = clone(model)
                     if "calibration_folds" in fitted.get_params():
                         fitted.set_params(calibration_folds=0)  # no intervals needed here
-                    with threadpool_limits(1, user_api="blas"):
+                    with one_blas_thread():
                         fitted.fit(X[chosen], y[chosen])
                         estimates[name][test] = fitted.predict(X[test])
             for name in models:

@@ -12,22 +12,9 @@ from sklearn.ensemble import AdaBoostRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from sklearn.tree import DecisionTreeRegressor
-from threadpoolctl import ThreadpoolController
 
 from course_utils.game.constants import WARM_STEPS
-
-
-_THREADPOOLS: ThreadpoolController | None = None
-
-
-def _one_blas_thread():
-    """A context in which BLAS runs on one thread. The loaded libraries are looked up once
-    per process: ``threadpool_limits`` looks them up on every call (3 ms against 0.07 ms;
-    0.19 s of GAME's 2.2 s on the class cube, which it predicts block by block)."""
-    global _THREADPOOLS
-    if _THREADPOOLS is None:
-        _THREADPOOLS = ThreadpoolController()
-    return _THREADPOOLS.limit(limits=1, user_api="blas")
+from course_utils.threads import one_blas_thread
 
 
 def _scale(X: np.ndarray) -> np.ndarray:
@@ -54,7 +41,7 @@ class _MultiOutput:
             T = T.ravel()
         # float32 halves the work; one BLAS thread, because threads only add overhead on
         # mini-batches this small (measured: 10x slower with 2 threads on a busy machine).
-        with _one_blas_thread(), warnings.catch_warnings():
+        with one_blas_thread(), warnings.catch_warnings():
             # a fixed number of epochs is the design (measured), not a convergence failure
             warnings.simplefilter("ignore", ConvergenceWarning)
             reg = self.regressor
@@ -90,7 +77,7 @@ class _MultiOutput:
         biases[-1] = biases[-1] * self.y_scale + self.y_mean
         Z = np.asarray(X, dtype=np.float32)
         # one BLAS thread: measured 2-4x faster than two on these thin matrices
-        with _one_blas_thread():
+        with one_blas_thread():
             for i, (W, b) in enumerate(zip(weights, biases)):
                 Z = Z @ W.astype(np.float32)
                 Z += b.astype(np.float32)
