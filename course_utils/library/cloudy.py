@@ -99,7 +99,6 @@ def read_cloudy_grid(path: str | Path) -> pd.DataFrame:
     missing = [c for c in expected if c not in table.columns]
     if missing:
         raise CloudyGridError(f"{path}: missing columns {missing}; expected {expected}")
-    header = next(i for i, line in enumerate(_lines(path)) if not line.startswith("#"))
     out = {}
     for column in expected:
         values = pd.to_numeric(table[column].str.strip(), errors="coerce")
@@ -108,6 +107,8 @@ def read_cloudy_grid(path: str | Path) -> pd.DataFrame:
             bad |= values.to_numpy(dtype=float) < 0
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
+            # the file's line of that row: after its comment lines and the header
+            header = next(k for k, line in enumerate(_lines(path)) if not line.startswith("#"))
             raise CloudyGridError(f"{path}, line {header + i + 2}, column {column!r}: "
                                   f"{table[column].iloc[i]!r}; expected a number"
                                   + (" >= 0" if column in CLOUDY_LINES else ""))
