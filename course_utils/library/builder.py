@@ -286,14 +286,21 @@ def grid_model(log_u, log_pk, oh, a_v=0.0, lines: list[str] | None = None,
     pandas.DataFrame
         One row per model, fluxes relative to intrinsic H-beta.
     """
-    lines, grid_lines, meta = _resolve_lines(MUSE_LINES if lines is None else lines)
-    params = np.column_stack(np.broadcast_arrays(*map(np.atleast_1d, (log_u, log_pk, oh, a_v))))
-    axes = _full_cube()[0]
-    for j, (name, axis) in enumerate(zip(GRID_PARAMETERS, axes)):
+    return _models_at("mappings", (log_u, log_pk, oh, a_v), MUSE_LINES if lines is None else lines,
+                      interpolation)
+
+
+def _models_at(grid: str, values: tuple, lines, interpolation: str) -> pd.DataFrame:
+    """Line fluxes of ``grid``'s models at parameter ``values`` (its three axes in order, then
+    A_V; scalars or arrays of one length), checked to lie inside the grid."""
+    lines, grid_lines, meta = _resolve_lines(lines, grid)
+    params = np.column_stack(np.broadcast_arrays(*map(np.atleast_1d, values)))
+    axes, _, _, names = _grid(grid)
+    for j, (name, axis) in enumerate(zip(names, axes)):
         if np.any((params[:, j] < axis[0]) | (params[:, j] > axis[-1])):
             raise ValueError(f"{name} outside the grid's range [{axis[0]}, {axis[-1]}]")
     return pd.DataFrame(_model_fluxes(params[:, :3], params[:, 3], lines, grid_lines, meta,
-                                      interpolation), columns=lines)
+                                      interpolation, grid), columns=lines)
 
 
 def cloudy_model(oh, log_no, log_u, a_v=0.0, lines: list[str] | None = None,
@@ -303,14 +310,7 @@ def cloudy_model(oh, log_no, log_u, a_v=0.0, lines: list[str] | None = None,
     if grid == "mappings":
         raise ValueError("cloudy_model takes a Cloudy grid; use grid_model for MAPPINGS")
     _check_grid(grid)
-    lines, grid_lines, meta = _resolve_lines(lines, grid)
-    params = np.column_stack(np.broadcast_arrays(*map(np.atleast_1d, (oh, log_no, log_u, a_v))))
-    axes, _, _, names = _grid(grid)
-    for j, (name, axis) in enumerate(zip(names, axes)):
-        if np.any((params[:, j] < axis[0]) | (params[:, j] > axis[-1])):
-            raise ValueError(f"{name} outside the grid's range [{axis[0]}, {axis[-1]}]")
-    return pd.DataFrame(_model_fluxes(params[:, :3], params[:, 3], lines, grid_lines, meta,
-                                      interpolation, grid), columns=lines)
+    return _models_at(grid, (oh, log_no, log_u, a_v), lines, interpolation)
 
 
 @functools.lru_cache(maxsize=1)
