@@ -177,7 +177,7 @@ def bpt_class(log_nii_ha, log_oiii_hb) -> np.ndarray:
 
 #: Fixed atomic ratios that turn the one measured line of each doublet into the doublet's sum:
 #: [OIII] 5007/4959 = 2.98 (Storey & Zeippen 2000, MNRAS 312, 813) and [NII] 6584/6548 = 2.94
-#: (Acker et al. 1989), the values of ``course_utils.library.DERIVED_LINES``.
+#: (Acker et al. 1989); ``course_utils.library.DERIVED_LINES`` and the Cloudy reader use them too.
 OIII_5007_4959 = 2.98
 NII_6584_6548 = 2.94
 

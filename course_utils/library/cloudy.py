@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import NII_6584_6548, OIII_5007_4959
+
 #: Grid names and their files in ``data/cloudy``.
 CLOUDY_GRIDS = {"cloudy-popstar": "C17_POPSTAR_1myr.dat.gz",
                 "cloudy-bpass": "C17_BPASS_IMF135_mup300_1myr.dat.gz"}
@@ -145,11 +147,11 @@ def _temperatures(cube: np.ndarray, column: dict[str, int]) -> np.ndarray:
     t = np.full(cube.shape[:-1], np.nan)
     o4363, o5007 = flux[..., column["OIII4363"]], flux[..., column["OIII5007"]]
     ok = o4363 >= AUROREAL_MIN
-    t[ok] = te_oiii((1 + 1 / 2.98) * o5007[ok] / o4363[ok], CLOUDY_DENSITY)
+    t[ok] = te_oiii((1 + 1 / OIII_5007_4959) * o5007[ok] / o4363[ok], CLOUDY_DENSITY)
     n5755, n6584 = flux[..., column["NII5755"]], flux[..., column["NII6583"]]
     ok = ~np.isfinite(t) & (n5755 >= AUROREAL_MIN)
     if ok.any():
-        ratio = (1 + 1 / 2.94) * n6584[ok] / n5755[ok]
+        ratio = (1 + 1 / NII_6584_6548) * n6584[ok] / n5755[ok]
         t[ok] = np.asarray(_atom("N", 2).getTemDen(ratio, den=CLOUDY_DENSITY,
                                                     to_eval="(L(6548)+L(6584))/L(5755)"), float)
     return t

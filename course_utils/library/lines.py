@@ -20,6 +20,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import NII_6584_6548, OIII_5007_4959
 from .grid import grid_path, load_grid
 
 
@@ -32,12 +33,12 @@ class UnknownLineError(KeyError, ValueError):
 
 #: Lines computed from a grid line with a ratio fixed by atomic physics (the two lines of
 #: each doublet come from the same upper level): name -> (parent, ratio to parent, air
-#: wavelength in Angstrom, species). [OIII] 5007/4959 = 2.98 (Storey & Zeippen 2000, MNRAS
-#: 312, 813); [NII] 6584/6548 = 2.94 (Acker et al. 1989, as adopted in e.g. Osterbrock &
-#: Ferland 2006).
+#: wavelength in Angstrom, species). The ratios are those of :mod:`course_utils.diagnostics`:
+#: [OIII] 5007/4959 = 2.98 (Storey & Zeippen 2000, MNRAS 312, 813); [NII] 6584/6548 = 2.94
+#: (Acker et al. 1989, as adopted in e.g. Osterbrock & Ferland 2006).
 DERIVED_LINES = {
-    "OIII4959": ("OIII5007", 1 / 2.98, 4958.91, "O III"),
-    "NII6548": ("NII6583", 1 / 2.94, 6548.05, "N II"),
+    "OIII4959": ("OIII5007", 1 / OIII_5007_4959, 4958.91, "O III"),
+    "NII6548": ("NII6583", 1 / NII_6584_6548, 6548.05, "N II"),
 }
 
 #: GAME / CLOUDY 13 labels that cannot be written from species and rounded wavelength alone.
