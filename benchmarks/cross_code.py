@@ -48,6 +48,7 @@ import pandas as pd
 
 from course_utils.game import Game
 from course_utils.library import build_library
+from course_utils.observations import compare_to_direct
 
 LINES = ["OII3726_29", "Hbeta", "OIII5007", "NII6583", "SII6716_31"]
 SHARED = ["12+log(O/H)", "log U"]
@@ -79,13 +80,10 @@ def binned(predicted: np.ndarray, true: np.ndarray, oh: np.ndarray) -> list[tupl
     out = []
     edges = list(zip(BINS[:-1], BINS[1:])) + [(BINS[0], BINS[-1])]
     for low, high in edges:
-        d = (predicted - true)[(oh >= low) & (oh <= high) & np.isfinite(predicted)]
-        if d.size == 0:
-            out.append((f"{low:.2f}-{high:.2f}", 0, np.nan, np.nan))
-            continue
-        med = float(np.median(d))
-        out.append((f"{low:.2f}-{high:.2f}" if (low, high) != (BINS[0], BINS[-1]) else "all",
-                    int(d.size), med, float(1.4826 * np.median(np.abs(d - med)))))
+        inside = (oh >= low) & (oh <= high)
+        offset, scatter, n = compare_to_direct(predicted[inside], true[inside])
+        name = "all" if (low, high) == (BINS[0], BINS[-1]) else f"{low:.2f}-{high:.2f}"
+        out.append((name, n, offset, scatter))
     return out
 
 

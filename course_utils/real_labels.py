@@ -42,6 +42,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
+from course_utils import uncertainty
 from course_utils.observations import compare_to_direct
 from course_utils.threads import one_blas_thread
 
@@ -241,10 +242,11 @@ def cross_validate(model: LabelRegressor, X, y, folds, groups=None) -> pd.DataFr
 
 
 def coverage(truth, p16, p84) -> float:
-    """Fraction of the rows whose true value lies in [p16, p84] (0.68 for honest intervals)."""
+    """Fraction of the rows whose true value lies in [p16, p84] (0.68 for honest intervals),
+    among those where all three are known (:func:`course_utils.uncertainty.coverage`)."""
     truth, p16, p84 = (np.asarray(a, dtype=float) for a in (truth, p16, p84))
     ok = np.isfinite(truth) & np.isfinite(p16) & np.isfinite(p84)
-    return float(np.mean((p16[ok] <= truth[ok]) & (truth[ok] <= p84[ok])))
+    return uncertainty.coverage(p16[ok], p84[ok], truth[ok])
 
 
 def learning_curve(models: dict[str, tuple[RegressorMixin, np.ndarray]], y, folds,
