@@ -239,14 +239,12 @@ def data_quality(intensities: pd.DataFrame, oh_te: pd.Series) -> pd.Series:
     """
     reasons = pd.Series("", index=oh_te.index, dtype=object)
 
-    def add(mask: pd.Series, text) -> None:
-        for name in mask.index[mask.to_numpy()]:
-            why = text(name) if callable(text) else text
-            reasons[name] = why if not reasons[name] else f"{reasons[name]}; {why}"
+    def add(name, why: str) -> None:
+        reasons[name] = why if not reasons[name] else f"{reasons[name]}; {why}"
 
-    add(oh_te < LOWEST_OH - LOWEST_OH_MARGIN,
-        lambda name: f"12+log(O/H) = {oh_te[name]:.3f} is more than {LOWEST_OH_MARGIN:g} dex below "
-                     f"{LOWEST_OH:g}, the lowest measured in any HII region")
+    for name in oh_te.index[(oh_te < LOWEST_OH - LOWEST_OH_MARGIN).to_numpy()]:
+        add(name, f"12+log(O/H) = {oh_te[name]:.3f} is more than {LOWEST_OH_MARGIN:g} dex below "
+                  f"{LOWEST_OH:g}, the lowest measured in any HII region")
     lines = intensities.round(6).fillna(-1.0)  # a line missing from both rows matches
     groups = lines.groupby(list(lines.columns), sort=False).groups
     for members in groups.values():
@@ -255,8 +253,7 @@ def data_quality(intensities: pd.DataFrame, oh_te: pd.Series) -> pd.Series:
         if len(members) > 1 and values.nunique() > 1:
             for name in members:
                 others = ", ".join(f"{o} ({oh_te[o]:.3f})" for o in members if o != name)
-                add(pd.Series(True, index=[name]),
-                    f"same line intensities as {others} with a different 12+log(O/H)")
+                add(name, f"same line intensities as {others} with a different 12+log(O/H)")
     return reasons
 
 
