@@ -196,6 +196,38 @@ def test_noise_aware_training_beats_noise_free_on_noisy_spectra(library, held_ou
         assert rmse(aware, held_out.labels, prop) < rmse(naive, held_out.labels, prop), prop
 
 
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_warm_start_epochs_equal_scikit_learns_to_the_last_bit(n_outputs):
+    # GAME's warm starts train on with their own Adam loop; it must be scikit-learn's
+    # MLPRegressor.fit, step for step (a last, short batch and a 1-d target included)
+    import copy
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    from course_utils.game.regressors import _replayable, adam_epochs
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 6)).astype(np.float32)
+    Y = np.column_stack([np.sin(X[:, 0]) + X[:, 1] * X[:, 2], X[:, 3] ** 2, X[:, 4]])
+    y = Y[:, :n_outputs].astype(np.float32).squeeze()
+    reg = MLPRegressor(hidden_layer_sizes=(16, 8), batch_size=96, learning_rate_init=2e-3,
+                       max_iter=3, tol=0.0, n_iter_no_change=1000, random_state=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+        start = [w.copy() for w in reg.coefs_ + reg.intercepts_]
+        theirs = copy.deepcopy(reg).set_params(warm_start=True, max_iter=4).fit(X, y)
+    assert _replayable(reg, 4)
+    ours = adam_epochs(reg, X, y, 4)
+    for a, b, w in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, start):
+        assert a.dtype == b.dtype == np.float32
+        assert np.array_equal(a, b)
+        assert not np.array_equal(a, w)  # and the epochs did train
+    assert np.array_equal(ours.predict(X), theirs.predict(X))
+
+
 def test_game2019_preset_is_games_published_configuration(library):
     game = Game(regressor="game2019")
     model = game._make_model().regressor
