@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from course_utils.bayes import GridLikelihood
+from course_utils.bpt import agn_models, bpt_ratios
 from course_utils.diagnostics import bpt_class
 from course_utils.game import PROPERTIES, UPPER_LIMIT, Game, truncated_normal
-from course_utils.library import MUSE_LINES, attenuation, build_library, line_table, load_grid
+from course_utils.library import MUSE_LINES, attenuation, build_library, line_table
 
 LINES = list(MUSE_LINES)
 COVERAGE_68 = (0.63, 0.73)
@@ -123,19 +124,15 @@ def section_no_dust(library, n: int, seed: int) -> None:
 
 
 def section_flag(library, seed: int) -> None:
-    nlr = load_grid("NLR")
+    nlr = agn_models(LINES)
     X = nlr[LINES].to_numpy(float)
-    X = X[(X > nlr.attrs["floor"]).all(axis=1)]
+    classes = bpt_class(*bpt_ratios(nlr).T)
     rng = np.random.default_rng([seed, 2])
     wave = line_table(derived=True).loc[LINES, "wavelength"].to_numpy()
     X = X * 10 ** (-0.4 * attenuation(wave, rng.uniform(0, 3, len(X))))
     observed = truncated_normal(X, 0.1 * X, rng)
     table = Game().fit(library).predict(pd.DataFrame(observed, columns=LINES),
                                         pd.DataFrame(0.1 * X, columns=LINES))
-    intrinsic = nlr[LINES].to_numpy(float)[(nlr[LINES].to_numpy(float) > nlr.attrs["floor"]).all(axis=1)]
-    x = np.log10(intrinsic[:, LINES.index("NII6583")] / intrinsic[:, LINES.index("Halpha")])
-    y = np.log10(intrinsic[:, LINES.index("OIII5007")] / intrinsic[:, LINES.index("Hbeta")])
-    classes = bpt_class(x, y)
     flag = table["flag"].to_numpy()
     print(f"\n3. Domain flag on the {len(X)} models of NebulaBayes' AGN narrow-line-region grid "
           "(A_V 0-3, 10% errors). Target: >= 0.95 of those above Kewley et al. 2001 flagged.")

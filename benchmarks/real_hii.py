@@ -49,10 +49,11 @@ import pandas as pd
 
 from course_utils import diagnostics as diag
 from course_utils.bayes import GridLikelihood
+from course_utils.bpt import agn_models, bpt_ratios
 from course_utils.cube.classical import CASE_B_HALPHA_HBETA
 from course_utils.diagnostics import bpt_class
 from course_utils.game import Game, truncated_normal
-from course_utils.library import build_library, load_grid
+from course_utils.library import build_library
 from course_utils.observations import HIISample, compare_to_direct, load_hii_regions
 
 STRONG_LINES = ["OII3726_29", "Hbeta", "OIII5007", "NII6583", "SII6716_31"]
@@ -147,12 +148,9 @@ def flag_checks(games: dict, error: float) -> pd.DataFrame:
     """False flags on held-out HII mocks of each library (the strong rows' five lines, no
     Halpha); flags on AGN (NLR) models without and with Halpha."""
     lines = GAME_LINES
-    nlr = load_grid("NLR")
+    nlr = agn_models(lines)
     X = nlr[lines].to_numpy(float)
-    X = X[(X > nlr.attrs["floor"]).all(axis=1)]
-    x = np.log10(X[:, lines.index("NII6583")] / X[:, lines.index("Halpha")])
-    y = np.log10(X[:, lines.index("OIII5007")] / X[:, lines.index("Hbeta")])
-    above = bpt_class(x, y) == 2
+    above = bpt_class(*bpt_ratios(nlr).T) == 2
     agn = truncated_normal(X, error * X, np.random.default_rng(3))
     no_halpha = np.array([l != "Halpha" for l in lines])
     out = {}

@@ -10,6 +10,8 @@ Kewley et al. (2001) lines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -24,6 +26,15 @@ CLASS_COLOURS = ("tab:blue", "tab:red")  # HII, AGN: every figure of the classif
 def _usable(grid: pd.DataFrame) -> pd.DataFrame:
     """Rows where every BPT line is above the grid's floor (a real model value)."""
     return grid[(grid[list(BPT_LINES)] > grid.attrs["floor"]).all(axis=1)]
+
+
+def agn_models(lines: Sequence[str] = BPT_LINES) -> pd.DataFrame:
+    """NebulaBayes' AGN narrow-line-region models whose ``lines`` and BPT lines are all above
+    the grid's floor: the spectra GAME's domain flag has to refuse (the test set of
+    ``benchmarks/game_calibration.py``, ``benchmarks/real_hii.py`` and the tests). Their
+    BPT positions are :func:`bpt_ratios`; their classes, ``diagnostics.bpt_class`` of those."""
+    grid = load_grid("NLR")
+    return grid[(grid[list(dict.fromkeys([*lines, *BPT_LINES]))] > grid.attrs["floor"]).all(axis=1)]
 
 
 def bpt_ratios(grid: pd.DataFrame) -> np.ndarray:

@@ -12,9 +12,10 @@ from course_utils.game import (FLAG_FEW_LINES, FLAG_NOT_REPRODUCED, FLAG_NOT_STA
                                FLAG_OUTSIDE_LIBRARY, FLAG_BPT_UNKNOWN, FLAGS, MAX_DRAWS, MIN_MODELS, PROPERTIES,
                                Game, GameInputError, _MultiOutput, default_regressor,
                                describe_flag, truncated_normal)
+from course_utils.bpt import agn_models, bpt_ratios
 from course_utils.diagnostics import bpt_class
 from course_utils.library import (MUSE_LINES, Library, attenuation, build_library, grid_model,
-                                  line_table, load_grid)
+                                  line_table)
 
 LINES = list(MUSE_LINES)
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,12 +120,9 @@ def test_flag_bits_are_documented():
 
 
 def _nlr_models():
-    nlr = load_grid("NLR")
-    X = nlr[LINES].to_numpy(float)
-    X = X[(X > nlr.attrs["floor"]).all(axis=1)]
-    x = np.log10(X[:, LINES.index("NII6583")] / X[:, LINES.index("Halpha")])
-    y = np.log10(X[:, LINES.index("OIII5007")] / X[:, LINES.index("Hbeta")])
-    return X, x, y
+    nlr = agn_models(LINES)
+    x, y = bpt_ratios(nlr).T
+    return nlr[LINES].to_numpy(float), x, y
 
 
 def test_agn_models_are_flagged_and_hii_mocks_are_not(game, calibrated_run):
