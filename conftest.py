@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+from course_utils.threads import single_threaded
+
+single_threaded(os.environ)  # before anything imports numpy
 
 _COPIES = pytest.StashKey[Path]()
 

@@ -92,8 +92,9 @@ def execute_all(jobs: int) -> list[str]:
                 continue
             todo.append((part, str(source), str(dest), fingerprint))
     print(f"executing {len(todo)} notebooks on {jobs} processes", flush=True)
-    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    os.environ.update(env)  # the kernels inherit it
+    from course_utils.threads import single_threaded
+
+    single_threaded(os.environ, keep=False)  # the kernels inherit it
     failures = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for name, error, seconds in pool.map(_execute, todo):

@@ -557,3 +557,12 @@ def test_ctrl_c_during_the_commands_start_up_is_one_line(monkeypatch, capsys):
     assert notebooks.main(["build"]) == 130
     err = capsys.readouterr().err
     assert err.startswith("interrupted") and "Traceback" not in err
+
+
+def test_worker_processes_get_one_blas_thread_unless_the_user_chose():
+    from course_utils.threads import THREAD_VARIABLES, single_threaded
+
+    env = single_threaded({"OMP_NUM_THREADS": "4", "PATH": "/bin"})
+    assert env == {"OMP_NUM_THREADS": "4", "PATH": "/bin",
+                   **{name: "1" for name in THREAD_VARIABLES if name != "OMP_NUM_THREADS"}}
+    assert all(single_threaded(dict(env), keep=False)[name] == "1" for name in THREAD_VARIABLES)

@@ -20,6 +20,7 @@ from pathlib import Path
 from course_utils.notebooks.copies import ROOT, _rel
 from course_utils.notebooks.markers import NotebookError
 from course_utils.notebooks.mutants import Mutant, MutantPlan, mutant_plan
+from course_utils.threads import single_threaded
 
 
 def _shell():
@@ -173,10 +174,9 @@ def _run_worker(plan: MutantPlan, mutants: list[Mutant], isolate: str, timeout: 
     run_until = plan.run_until if isolate == "fork" else mutants[0].cell
     spec = {"cells": plan.cells, "mutants": [m.__dict__ for m in mutants], "run_until": run_until,
             "isolate": isolate, "timeout": timeout, "quiet": not verbose}
-    env = dict(os.environ, MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")  # fork-safe BLAS; notebooks of a run share the cores
+    env = single_threaded(dict(  # fork-safe BLAS; notebooks of a run share the cores
+        os.environ, MPLBACKEND="Agg",
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])))
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         spec_path, results_path = Path(tmp, "spec.json"), Path(tmp, "results.jsonl")
         spec_path.write_text(json.dumps(spec))
