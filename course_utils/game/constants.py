@@ -24,10 +24,10 @@ NOISE_COPIES = 3
 #: trained at :data:`BASE_NOISE`: 1000 steps (~1/5 of a fresh fit there) match a fresh fit
 #: within 0.002 dex in O/H and U at 2%, 5% and 20% errors and at the noise of the class cube
 #: (400 steps: up to 0.006 dex worse in log U). For a missing Halpha or [OIII] at 10% noise,
-#: 400 steps were already within 0.002 dex of a fresh fit. 600 steps would cut a cube's
-#: noise-aware GAME from ~1.45x to ~1.3x the noise-free cost, but moved GAME's results on the
-#: real HII regions of ``benchmarks/real_hii.py`` (no H-alpha, so a warm-started model) by up
-#: to 0.04 dex in offset and 5 points in flag rate: kept at 1000.
+#: 400 steps were already within 0.002 dex of a fresh fit. 600 steps would save a cube ~40%
+#: of its one noise-aware fine-tune (~0.6 s on the class cube with ``regressors.adam_epochs``),
+#: but moved GAME's results on the real HII regions of ``benchmarks/real_hii.py`` (no H-alpha,
+#: so a warm-started model) by up to 0.04 dex in offset and 5 points in flag rate: kept at 1000.
 WARM_STEPS = 1000
 #: With ``noise_aware=True`` the all-lines model is first trained at this relative error on
 #: every line, when the estimator is fitted; the models for the spectra's own errors then
