@@ -15,10 +15,12 @@ It also prints GAME's accuracy over all spaxels and over the high-S/N knots.
     python benchmarks/cube_pipeline.py [--size 300] [--models 20000] [--game noise-aware]
                                        [--no-dask] [--chunk-rows 32] [--keep DIR] [--repeats 3]
 
-The in-memory run is repeated ``--repeats`` times (each from the estimator as fitted) and the
-median compared with dask's: its first run on new workers (which pay for their imports and first
-calls) and the median of ``--repeats`` further runs on the same workers, as a course or a survey
-keeps its cluster for cube after cube.
+The in-memory run (from the estimator as fitted) is compared with dask's: its first run on new
+workers (which pay for their imports and first calls), then ``--repeats`` further runs on the
+same workers, as a course or a survey keeps its cluster for cube after cube. Each of those is
+paired with an in-memory run just before it, and the median of the pairs' ratios is the figure:
+this machine's speed drifts by tens of percent within minutes, so runs far apart in time do not
+compare.
 
 ``--game none`` times the line maps alone; ``--game compare`` times, in memory and for
 ``--repeats`` rounds, the line maps alone, then with noise-free and with noise-aware GAME (each on
@@ -167,19 +169,24 @@ def run(args, tmp: Path) -> None:
                 radial_profile(result.properties[f"{prop}_mean"], result.properties.wcs)
         t_maps = time.perf_counter() - t0
     total = t_lines_game + t_maps
-    memory_runs = [t_lines_game]
-    for _ in range(args.repeats - 1):
+
+    def in_memory() -> float:
         t0 = time.perf_counter()
         run_pipeline(cube_path, copy.deepcopy(fresh))
-        memory_runs.append(time.perf_counter() - t0)
+        return time.perf_counter() - t0
+
+    # with dask, the further in-memory runs alternate with dask's (below)
+    memory_runs = [t_lines_game] + [in_memory() for _ in range(args.repeats - 1 if args.no_dask
+                                                                else 0)]
     t_memory = float(np.median(memory_runs))
     print(f"in memory: lines{' + GAME' if game else ''} {t_lines_game:6.1f} s (CPU {cpu:.1f} s), "
           f"write maps + profiles {t_maps:5.1f} s, total {total:6.1f} s = "
           f"{total / t_read:5.1f}x the cached read, {total / t_disk:4.1f}x the read from disk "
           f"(target <= {TARGETS['pipeline / read']:g}x; the issue quotes ~20 s for a 300 x 300 "
           f"field)   [{load()}]")
-    print(f"  lines{' + GAME' if game else ''} in memory, {args.repeats} runs: median "
-          f"{t_memory:.1f} s (runs: {', '.join(f'{v:.1f}' for v in memory_runs)})")
+    if args.no_dask:
+        print(f"  lines{' + GAME' if game else ''} in memory, {args.repeats} runs: median "
+              f"{t_memory:.1f} s (runs: {', '.join(f'{v:.1f}' for v in memory_runs)})")
     print(f"  program memory: peak RssAnon {memory.peak:.2f} GB (before {base:.2f} GB; target "
           f"<= {TARGETS['program memory GB']:g} GB); peak RSS incl. mapped cube pages "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GB")
@@ -212,7 +219,9 @@ def run(args, tmp: Path) -> None:
         if game is not None:
             client.run(__import__, "course_utils.game")
         dask_runs = []
-        for _ in range(1 + args.repeats):
+        for k in range(1 + args.repeats):
+            if k:  # the machine's speed drifts: each warm dask run is paired with an in-memory one
+                memory_runs.append(in_memory())
             t0 = time.perf_counter()
             chunked = run_pipeline(cube_path, copy.deepcopy(fresh), scheduler=client,
                                    chunk_rows=args.chunk_rows)
@@ -222,13 +231,16 @@ def run(args, tmp: Path) -> None:
         result.properties is None or all(
             np.array_equal(chunked.properties[k], result.properties[k], equal_nan=True)
             for k in result.properties.keys()))
-    t_warm = float(np.median(dask_runs[1:]))
+    paired = np.divide(dask_runs[1:], memory_runs[1:])
+    print(f"  lines{' + GAME' if game else ''} in memory, {len(memory_runs)} runs: median "
+          f"{np.median(memory_runs):.1f} s (runs: {', '.join(f'{v:.1f}' for v in memory_runs)})")
     print(f"dask, 2 local workers, strips of {args.chunk_rows} rows: first run on new workers "
-          f"{dask_runs[0]:5.1f} s = {dask_runs[0] / t_memory:.2f}x the in-memory median; then "
-          f"median {t_warm:5.1f} s (runs: {', '.join(f'{v:.1f}' for v in dask_runs[1:])}) = "
-          f"{t_warm / t_memory:.2f}x (target <= {TARGETS['dask / in-memory']:g}x); identical "
-          f"result: {same}; worker RssAnon at the end {max(worker_peak.values()):.2f} GB   "
-          f"[{load()}]")
+          f"{dask_runs[0]:5.1f} s = {dask_runs[0] / t_memory:.2f}x the first in-memory run; then "
+          f"{args.repeats} runs, each after an in-memory run: "
+          f"{', '.join(f'{v:.1f}' for v in dask_runs[1:])} s, "
+          f"ratios {', '.join(f'{v:.2f}' for v in paired)}: median {np.median(paired):.2f}x "
+          f"(target <= {TARGETS['dask / in-memory']:g}x); identical result: {same}; worker "
+          f"RssAnon at the end {max(worker_peak.values()):.2f} GB   [{load()}]")
 
 
 def compare(cube_path: Path, args) -> None:
@@ -252,7 +264,8 @@ def compare(cube_path: Path, args) -> None:
               f"{', '.join(f'{v:.2f}' for v in t)})")
     extra = np.subtract(times["noise-aware"], times["noise-free"])
     print(f"noise-aware / noise-free: {median['noise-aware'] / median['noise-free']:.2f} (target "
-          f"<= {TARGETS['noise-aware / noise-free']:g}); noise-aware costs {np.median(extra):.2f} s "
+          f"<= {TARGETS['noise-aware / noise-free']:g}); noise-aware costs "
+          f"{np.median(extra):.2f} s "
           f"more per cube (median of the rounds' differences)   [{load()}]")
 
 
@@ -262,7 +275,9 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=20_000, help="library size for GAME")
     parser.add_argument("--game", choices=("noise-aware", "noise-free", "none", "compare"),
                         default="noise-aware")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of --game compare; in-memory and warm dask runs")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of --game compare; warm dask runs, each paired with an "
+                             "in-memory run")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--chunk-rows", type=int, default=32, help="rows per dask line-fit task")
     parser.add_argument("--keep", type=Path, help="folder for the cube (reused if present)")

@@ -27,7 +27,8 @@ def one_blas_thread():
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def single_threaded(environ: MutableMapping[str, str], keep: bool = True) -> MutableMapping[str, str]:
+def single_threaded(environ: MutableMapping[str, str], keep: bool = True
+                    ) -> MutableMapping[str, str]:
     """Set every one of :data:`THREAD_VARIABLES` in ``environ`` to one thread (``keep``: not
     those already set, so a user's own choice stands) and return it.
 
