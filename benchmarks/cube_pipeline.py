@@ -14,13 +14,17 @@ It also prints GAME's accuracy over all spaxels and over the high-S/N knots.
 
     python benchmarks/cube_pipeline.py [--size 300] [--models 20000] [--game noise-aware]
                                        [--no-dask] [--chunk-rows 32] [--keep DIR] [--repeats 3]
+                                       [--survey]
 
 The in-memory run (from the estimator as fitted) is compared with dask's: its first run on new
 workers (which pay for their imports and first calls), then ``--repeats`` further runs on the
 same workers, as a course or a survey keeps its cluster for cube after cube. Each of those is
 paired with an in-memory run just before it, and the median of the pairs' ratios is the figure:
 this machine's speed drifts by tens of percent within minutes, so runs far apart in time do not
-compare.
+compare. GAME's preparation for a field (its noise-aware fine-tune and calibration) needs the
+whole field's line errors, so on one field it runs between dask's two parallel rounds;
+``--survey`` also times two different fields in one call, where it overlaps the other field's
+line fitting.
 
 ``--game none`` times the line maps alone; ``--game compare`` times, in memory and for
 ``--repeats`` rounds, the line maps alone, then with noise-free and with noise-aware GAME (each on
@@ -114,6 +118,22 @@ def make_game(kind: str, n_models: int):
     return Game(n_draws=100, random_state=0, noise_aware=(kind == "noise-aware")).fit(library)
 
 
+def generate(cube_path: Path, size: int, **options) -> None:
+    """Write the synthetic cube (``make_henize2_10_cube`` options), unless it exists, in a child
+    process so that its peak memory is measured on its own."""
+    if cube_path.exists():
+        return
+    t0 = time.perf_counter()
+    code = ("import resource; from course_utils.cube import make_henize2_10_cube; "
+            f"make_henize2_10_cube({str(cube_path)!r}, size={size}, **{options!r}); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    peak = int(out.stdout.split()[-1]) / 1024**2
+    print(f"generate {cube_path.name} (incl. interpreter start) {time.perf_counter() - t0:7.1f} s, "
+          f"{cube_path.stat().st_size / 1e9:.2f} GB on disk, peak memory {peak:.2f} GB "
+          f"(target <= {TARGETS['generation peak GB']} GB)   [{load()}]")
+
+
 def run(args, tmp: Path) -> None:
     from course_utils.cube import read_truth, run_pipeline
     from course_utils.cube.maps import radial_profile
@@ -121,18 +141,7 @@ def run(args, tmp: Path) -> None:
     print(f"{args.size} x {args.size} x 3681 cube, {load()}")
     cube_path = tmp / "he2-10.fits"
     truth_path = tmp / "he2-10_truth.fits"
-    if not cube_path.exists():
-        # generate in a child process, so that its peak memory is measured on its own
-        t0 = time.perf_counter()
-        code = ("import resource; from course_utils.cube import make_henize2_10_cube; "
-                f"make_henize2_10_cube({str(cube_path)!r}, size={args.size}); "
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                             text=True)
-        peak = int(out.stdout.split()[-1]) / 1024**2
-        print(f"generate (incl. interpreter start) {time.perf_counter() - t0:7.1f} s, "
-              f"{cube_path.stat().st_size / 1e9:.2f} GB on disk, peak memory {peak:.2f} GB "
-              f"(target <= {TARGETS['generation peak GB']} GB)   [{load()}]")
+    generate(cube_path, args.size)
 
     if args.game == "compare":
         compare(cube_path, args)
@@ -227,6 +236,12 @@ def run(args, tmp: Path) -> None:
                                    chunk_rows=args.chunk_rows)
             dask_runs.append(time.perf_counter() - t0)
         worker_peak = client.run(lambda: AnonymousMemory.now())
+        report_dask(result, chunked, memory_runs, dask_runs, worker_peak, game, args)
+        if args.survey:
+            survey(client, [cube_path, tmp / "he2-10_uniform.fits"], fresh, args)
+
+
+def report_dask(result, chunked, memory_runs, dask_runs, worker_peak, game, args) -> None:
     same = np.array_equal(chunked.lines.flux, result.lines.flux, equal_nan=True) and (
         result.properties is None or all(
             np.array_equal(chunked.properties[k], result.properties[k], equal_nan=True)
@@ -235,12 +250,35 @@ def run(args, tmp: Path) -> None:
     print(f"  lines{' + GAME' if game else ''} in memory, {len(memory_runs)} runs: median "
           f"{np.median(memory_runs):.1f} s (runs: {', '.join(f'{v:.1f}' for v in memory_runs)})")
     print(f"dask, 2 local workers, strips of {args.chunk_rows} rows: first run on new workers "
-          f"{dask_runs[0]:5.1f} s = {dask_runs[0] / t_memory:.2f}x the first in-memory run; then "
+          f"{dask_runs[0]:5.1f} s = {dask_runs[0] / memory_runs[0]:.2f}x the first in-memory run; then "
           f"{args.repeats} runs, each after an in-memory run: "
           f"{', '.join(f'{v:.1f}' for v in dask_runs[1:])} s, "
           f"ratios {', '.join(f'{v:.2f}' for v in paired)}: median {np.median(paired):.2f}x "
           f"(target <= {TARGETS['dask / in-memory']:g}x); identical result: {same}; worker "
           f"RssAnon at the end {max(worker_peak.values()):.2f} GB   [{load()}]")
+
+
+def survey(client, paths: list[Path], game, args) -> None:
+    """Two different fields in one call, in memory and on dask: there each field's GAME
+    preparation (serial) overlaps the other's line fitting. The second field has the uniform
+    metallicity and another noise seed, so it has its own noise level and trains its own model."""
+    from course_utils.cube import run_pipeline
+
+    generate(paths[1], args.size, seed=1, metallicity="uniform")
+    pairs = []
+    for _ in range(args.repeats):
+        fitted = copy.deepcopy(game)
+        t0 = time.perf_counter()
+        run_pipeline(paths, fitted)
+        pairs.append([time.perf_counter() - t0])
+        t0 = time.perf_counter()
+        run_pipeline(paths, copy.deepcopy(game), scheduler=client, chunk_rows=args.chunk_rows)
+        pairs[-1].append(time.perf_counter() - t0)
+    levels = sum(key[1] is not None for key in fitted.models_) if game is not None else 0
+    ratios = [d / m for m, d in pairs]
+    print(f"two fields in one call ({levels} noise levels trained): "
+          f"{', '.join(f'{m:.1f} s in memory, {d:.1f} s on dask' for m, d in pairs)}; ratios "
+          f"{', '.join(f'{r:.2f}' for r in ratios)}: median {np.median(ratios):.2f}x   [{load()}]")
 
 
 def compare(cube_path: Path, args) -> None:
@@ -279,6 +317,8 @@ def main() -> None:
                         help="rounds of --game compare; warm dask runs, each paired with an "
                              "in-memory run")
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--survey", action="store_true",
+                        help="also time two different fields in one call (makes a second cube)")
     parser.add_argument("--chunk-rows", type=int, default=32, help="rows per dask line-fit task")
     parser.add_argument("--keep", type=Path, help="folder for the cube (reused if present)")
     args = parser.parse_args()
