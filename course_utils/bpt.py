@@ -23,18 +23,19 @@ CLASS_NAMES = ("HII (star-forming)", "AGN (narrow-line region)")
 CLASS_COLOURS = ("tab:blue", "tab:red")  # HII, AGN: every figure of the classification uses these
 
 
-def _usable(grid: pd.DataFrame) -> pd.DataFrame:
-    """Rows where every BPT line is above the grid's floor (a real model value)."""
-    return grid[(grid[list(BPT_LINES)] > grid.attrs["floor"]).all(axis=1)]
+def _usable(grid: pd.DataFrame, lines: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows where every BPT line and every one of ``lines`` is above the grid's floor (a real
+    model value)."""
+    columns = list(dict.fromkeys([*BPT_LINES, *lines]))
+    return grid[(grid[columns] > grid.attrs["floor"]).all(axis=1)]
 
 
-def agn_models(lines: Sequence[str] = BPT_LINES) -> pd.DataFrame:
-    """NebulaBayes' AGN narrow-line-region models whose ``lines`` and BPT lines are all above
+def agn_models(lines: Sequence[str] = ()) -> pd.DataFrame:
+    """NebulaBayes' AGN narrow-line-region models whose BPT lines and ``lines`` are all above
     the grid's floor: the spectra GAME's domain flag has to refuse (the test set of
     ``benchmarks/game_calibration.py``, ``benchmarks/real_hii.py`` and the tests). Their
     BPT positions are :func:`bpt_ratios`; their classes, ``diagnostics.bpt_class`` of those."""
-    grid = load_grid("NLR")
-    return grid[(grid[list(dict.fromkeys([*lines, *BPT_LINES]))] > grid.attrs["floor"]).all(axis=1)]
+    return _usable(load_grid("NLR"), lines)
 
 
 def bpt_ratios(grid: pd.DataFrame) -> np.ndarray:
@@ -70,7 +71,7 @@ def bpt_dataset(noise_dex: float = 0.1, agn_min_oh: float = 8.5, seed: int = 0
     """
     rng = np.random.default_rng(seed)
     hii = _usable(load_grid("HII"))
-    agn = _usable(load_grid("NLR"))
+    agn = agn_models()
     agn = agn[agn["12+log(O/H)"] >= agn_min_oh]
     if len(agn) < len(hii):
         raise ValueError(f"only {len(agn)} AGN models with 12+log(O/H) >= {agn_min_oh}; "
